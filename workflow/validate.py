@@ -186,8 +186,7 @@ def _check_probabilities(process: Process, base: str) -> Iterable[Problem]:
         if abs(total - 1) > PROBABILITY_TOLERANCE:
             yield Problem(
                 f"{base}.steps[{step.id}]",
-                f"the probabilities of the flows out of {step.id!r} add up to {total:.4g}, "
-                "not 1",
+                f"the probabilities of the flows out of {step.id!r} add up to {total:.4g}, not 1",
             )
 
 
@@ -285,4 +284,3 @@ def validate_model(model: ProcessModel, source: str = "") -> ProcessModel:
     if problems:
         raise ModelError(problems, source)
     return model
-

@@ -52,18 +52,55 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 _TOP_FIELDS = ("leanlane", "name", "description", "processes")
 _PROCESS_FIELDS = (
-    "id", "name", "perspective", "description", "cases_per_year", "lanes", "steps", "flows",
+    "id",
+    "name",
+    "perspective",
+    "description",
+    "cases_per_year",
+    "lanes",
+    "steps",
+    "flows",
 )
 _LANE_FIELDS = ("id", "name", "kind", "cost_per_hour", "description")
 _STEP_FIELDS = (
-    "id", "name", "kind", "lane", "layer", "touch_minutes", "wait_minutes", "cases_per_year",
-    "value_class", "customer_value", "business_value", "required_by", "pct_complete_accurate",
-    "waste", "systems", "inputs", "outputs", "customer_name", "channel", "description",
-    "served_by", "flags", "ces", "merged_from", "rule",
+    "id",
+    "name",
+    "kind",
+    "lane",
+    "layer",
+    "touch_minutes",
+    "wait_minutes",
+    "cases_per_year",
+    "value_class",
+    "customer_value",
+    "business_value",
+    "required_by",
+    "pct_complete_accurate",
+    "waste",
+    "systems",
+    "inputs",
+    "outputs",
+    "customer_name",
+    "channel",
+    "description",
+    "served_by",
+    "flags",
+    "ces",
+    "merged_from",
+    "rule",
 )
 _FLAG_FIELDS = (
-    "id", "source", "category", "severity", "text", "idea", "date", "status", "me_too",
-    "author", "anonymous",
+    "id",
+    "source",
+    "category",
+    "severity",
+    "text",
+    "idea",
+    "date",
+    "status",
+    "me_too",
+    "author",
+    "anonymous",
 )
 _CES_FIELDS = ("score", "scale", "date")
 _FLOW_FIELDS = ("from", "to", "probability", "rework", "label")
@@ -73,7 +110,7 @@ class _Bad(Exception):
     """A value that cannot be read; the message says why."""
 
 
-# --- YAML nodes to plain values, remembering lines ------------------------------------------------
+# --- YAML nodes to plain values, remembering lines -----------------------------------------------
 class _Tree:
     """Plain Python values from a YAML node tree, with the line of every key and item."""
 
@@ -147,7 +184,7 @@ def _parse(text: str, source: str) -> tuple[Any, _Tree]:
         raise ModelError([Problem("", str(exc))], source) from None
 
 
-# --- converters -------------------------------------------------------------------------------------
+# --- converters ----------------------------------------------------------------------------------
 def _text(value: Any, raw: str | None) -> str:
     if isinstance(value, dict | list):
         raise _Bad("must be text")
@@ -198,14 +235,12 @@ def _word(enum: type[StrEnum]) -> Callable[[Any], StrEnum]:
         except ValueError:
             hint = difflib.get_close_matches(str(value), [m.value for m in enum], n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise _Bad(
-                f"{value!r} is not one of: {allowed(enum)}{suggestion}"
-            ) from None
+            raise _Bad(f"{value!r} is not one of: {allowed(enum)}{suggestion}") from None
 
     return convert
 
 
-# --- reading --------------------------------------------------------------------------------------
+# --- reading -------------------------------------------------------------------------------------
 class _Reader:
     def __init__(self, tree: _Tree) -> None:
         self.tree = tree
@@ -223,15 +258,14 @@ class _Reader:
 
     def mapping(self, value: Any, path: str, names: tuple[str, ...], parent: Any, key: Any) -> dict:
         if not isinstance(value, dict):
-            self.problem(path, f"must be a mapping of fields (got {type(value).__name__})",
-                         parent, key)
+            self.problem(
+                path, f"must be a mapping of fields (got {type(value).__name__})", parent, key
+            )
             return {}
         for name in value:
             if name not in names:
                 hint = difflib.get_close_matches(str(name), names, n=1)
-                detail = (
-                    f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(names)}"
-                )
+                detail = f"did you mean {hint[0]!r}?" if hint else f"allowed: {', '.join(names)}"
                 self.problem(
                     f"{path}.{name}",
                     f"unknown field ({detail})",
@@ -272,8 +306,9 @@ class _Reader:
             self.problem(f"{path}.{key}", str(exc), data, key)
             return default
 
-    def words(self, data: dict, key: str, path: str, convert: Callable[[Any], Any] | None = None
-              ) -> tuple:
+    def words(
+        self, data: dict, key: str, path: str, convert: Callable[[Any], Any] | None = None
+    ) -> tuple:
         items = self.sequence(data, key, path)
         result = []
         for index, item in enumerate(items):
@@ -347,8 +382,7 @@ class _Reader:
                 continue
             key = (flow[0], flow[1])
             if key in seen:
-                self.problem(f"{path}.flows[{key[0]} -> {key[1]}]", "appears twice",
-                             flows_list, i)
+                self.problem(f"{path}.flows[{key[0]} -> {key[1]}]", "appears twice", flows_list, i)
                 continue
             seen.add(key)
             flows.append(flow)
@@ -486,8 +520,9 @@ class _Reader:
         if isinstance(item, str):
             parts = [part.strip() for part in item.split("->")]
             if len(parts) != 2 or not all(parts):
-                self.problem(path, f"write a flow as 'source -> target' (got {item!r})",
-                             parent, index)
+                self.problem(
+                    path, f"write a flow as 'source -> target' (got {item!r})", parent, index
+                )
                 return None
             source, target, flow = parts[0], parts[1], Flow()
         else:
@@ -510,8 +545,7 @@ class _Reader:
             if name not in steps:
                 hint = difflib.get_close_matches(name, list(steps), n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problem(f"{path}.{end}", f"no step has id {name!r}{suggestion}",
-                             parent, index)
+                self.problem(f"{path}.{end}", f"no step has id {name!r}{suggestion}", parent, index)
                 ok = False
         return (source, target, flow) if ok else None
 
@@ -550,8 +584,11 @@ def load_model(path: str | Path) -> ProcessModel:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ModelError(
-                [Problem("", f"file is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB "
-                         "limit")],
+                [
+                    Problem(
+                        "", f"file is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit"
+                    )
+                ],
                 source,
             )
         text = path.read_text(encoding="utf-8")
@@ -566,7 +603,7 @@ def load_model(path: str | Path) -> ProcessModel:
     return loads_model(text, source)
 
 
-# --- writing --------------------------------------------------------------------------------------
+# --- writing -------------------------------------------------------------------------------------
 def _plain(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return value.value
@@ -601,7 +638,8 @@ def _step_data(step: Step, served_by: list[str]) -> dict[str, Any]:
         rest["flags"] = [_non_default(flag) for flag in step.flags]
     if step.ces:
         rest["ces"] = [
-            answer.score if answer.scale == CES_SCALE and answer.date is None
+            answer.score
+            if answer.scale == CES_SCALE and answer.date is None
             else _non_default(answer) | {"score": answer.score}
             for answer in step.ces
         ]

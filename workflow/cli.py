@@ -1,0 +1,208 @@
+"""The ``leanlane`` command.
+
+Errors a user can fix (a bad file, an unknown proposal id, proposals that clash) print one line
+each, naming the file, the field and the reason, and exit with status 2; they never show a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workflow.analysis import Analysis, analyze
+from workflow.errors import ModelError
+from workflow.proposals import DEFAULT_LIMIT, Proposal, ProposalConflict, apply_to_model, conflicts
+from workflow.report import render_text
+from workflow.yaml_format import load_model, save_model
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+MAX_ERROR_LINES = 20
+
+
+class UserError(Exception):
+    """Something the user can fix; the message is shown as is."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a Leanlane YAML model (see docs/FORMAT.md)")
+    parser.add_argument(
+        "--as-of", type=_date, default=None, help="date flags are aged against (default: today)"
+    )
+    parser.add_argument(
+        "--limit",
+        type=_non_negative,
+        default=DEFAULT_LIMIT,
+        help=f"candidates measured in full per process (0 = all; default {DEFAULT_LIMIT})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    parser.add_argument(
+        "--runs",
+        type=_non_negative,
+        default=2000,
+        help="simulated cases per process (0 = no simulation; default 2000)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leanlane",
+        description="Find where the time, the pain and the waste are in a process, and what "
+        "to change.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("validate", help="check a model file and report every problem")
+    check.add_argument("file")
+
+    show = commands.add_parser("analyze", help="metrics, top steps and ranked proposals")
+    _add_analysis_options(show)
+    show.add_argument("--json", action="store_true", help="print JSON (keys in docs/CLI.md)")
+    show.add_argument("--top", type=_non_negative, default=5, help="steps shown per process")
+    show.add_argument(
+        "--proposals", type=_non_negative, default=10, help="proposals shown (0 = all)"
+    )
+
+    apply = commands.add_parser("propose", help="apply proposals and write the simplified model")
+    _add_analysis_options(apply)
+    apply.add_argument(
+        "--apply",
+        required=True,
+        metavar="IDS|all",
+        help="comma-separated proposal ids or ranks, or 'all' for every compatible proposal",
+    )
+    apply.add_argument("-o", "--output", required=True, help="where to write the new model")
+
+    serve = commands.add_parser("run", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    return parser
+
+
+def _analyze(args: argparse.Namespace) -> Analysis:
+    model = load_model(args.file)
+    return analyze(
+        model, as_of=args.as_of, limit=args.limit, simulation_runs=args.runs, seed=args.seed
+    )
+
+
+def _choose(analysis: Analysis, spec: str, source: str) -> tuple[list[Proposal], list[Proposal]]:
+    """The proposals a user named, and (for 'all') the ones skipped because they clash."""
+    proposals = list(analysis.proposals)
+    if spec.strip().lower() == "all":
+        chosen: list[Proposal] = []
+        skipped: list[Proposal] = []
+        for proposal in proposals:
+            if conflicts([*chosen, proposal]):
+                skipped.append(proposal)
+            else:
+                chosen.append(proposal)
+        return chosen, skipped
+    by_id = {p.id: p for p in proposals}
+    by_rank = {str(p.rank): p for p in proposals}
+    chosen = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        proposal = by_id.get(token) or by_rank.get(token)
+        if proposal is None:
+            raise UserError(
+                f"{source}: no proposal {token!r}; run 'leanlane analyze {source}' to see "
+                "the ids and ranks"
+            )
+        if proposal not in chosen:
+            chosen.append(proposal)
+    if not chosen:
+        raise UserError("--apply: name at least one proposal id or rank, or 'all'")
+    return chosen, []
+
+
+def _command_propose(args: argparse.Namespace) -> int:
+    analysis = _analyze(args)
+    if not analysis.proposals:
+        raise UserError(f"{args.file}: no proposals to apply")
+    chosen, skipped = _choose(analysis, args.apply, args.file)
+    try:
+        result = apply_to_model(analysis.model, chosen)
+    except ProposalConflict as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    output = Path(args.output)
+    try:
+        save_model(result, output)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+    print(f"Applied {len(chosen)} proposal(s) to {args.file}; wrote {output}")
+    for proposal in chosen:
+        print(f"  + {proposal.id}: {proposal.title}")
+    for proposal in skipped:
+        print(f"  - skipped {proposal.id}: it changes a step another chosen proposal changes")
+    return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        model = load_model(args.file)
+        steps = sum(len(p) for p in model.processes)
+        print(f"{args.file}: valid ({len(model.processes)} processes, {steps} steps)")
+        return 0
+    if args.command == "analyze":
+        analysis = _analyze(args)
+        if args.json:
+            json.dump(analysis.to_dict(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(render_text(analysis, top=args.top, proposals=args.proposals))
+        return 0
+    if args.command == "propose":
+        return _command_propose(args)
+    if args.command == "run":
+        from web import create_app
+
+        create_app().run(host=args.host, port=args.port)
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except ModelError as exc:
+        lines = exc.lines()
+        for line in lines[:MAX_ERROR_LINES]:
+            print(f"leanlane: error: {line}", file=sys.stderr)
+        if len(lines) > MAX_ERROR_LINES:
+            print(f"leanlane: ... and {len(lines) - MAX_ERROR_LINES} more", file=sys.stderr)
+        return EXIT_USAGE
+    except UserError as exc:
+        print(f"leanlane: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
