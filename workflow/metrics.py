@@ -85,31 +85,44 @@ class Metrics:
         return data
 
 
-def expected_visits(process: Process, *, first_pass: bool = False) -> dict[str, float]:
+def expected_visits(
+    process: Process,
+    *,
+    first_pass: bool = False,
+    shares: Mapping[str, list[tuple[str, float]]] | None = None,
+    rework: set[tuple[str, str]] | None = None,
+) -> dict[str, float]:
     """Expected number of times a case visits each step.
 
     With ``first_pass=True`` a case that takes a rework flow is counted no further, so the
     result is what each step would see if everything were right first time; the difference to
     the full figure is the rework.
     """
-    nodes = list(process.graph.nodes)
-    index = {node: i for i, node in enumerate(nodes)}
+    if shares is None:
+        shares = process.share_table()
     graph = process.graph
+    nodes = list(graph.nodes)
+    index = {node: i for i, node in enumerate(nodes)}
+    if first_pass and rework is None:
+        rework = {(u, v) for u, v, flow in process.flows() if flow.rework}
+    divisor = {
+        node: graph.in_degree(node)
+        for node, step in graph.nodes(data="step")
+        if step.kind is StepKind.PARALLEL_JOIN
+    }
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
     for u in nodes:
         ui = index[u]
-        for v, share in process.branch_shares(u):
+        for v, share in shares[u]:
             if share == 0:
                 continue
-            if first_pass and graph.edges[u, v]["flow"].rework:
+            if first_pass and (u, v) in rework:  # type: ignore[operator]
                 continue
-            step = graph.nodes[v]["step"]
-            divisor = graph.in_degree(v) if step.kind is StepKind.PARALLEL_JOIN else 1
             rows.append(index[v])
             cols.append(ui)
-            vals.append(share / divisor)
+            vals.append(share / divisor.get(v, 1))
     n = len(nodes)
     transfer = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     system = (sp.identity(n, format="csc") - transfer).tocsc()
@@ -161,21 +174,27 @@ def _is_worker(step: Step) -> bool:
     return step.kind not in _TRANSPARENT and step.lane is not None
 
 
-def handoffs_by_flow(process: Process, visits: Mapping[str, float]) -> dict[tuple[str, str], float]:
+def handoffs_by_flow(
+    process: Process,
+    visits: Mapping[str, float],
+    shares: Mapping[str, list[tuple[str, float]]] | None = None,
+) -> dict[tuple[str, str], float]:
     """Expected handoffs per case on each flow out of a worker step.
 
     A handoff is work passing to a step of another lane; start, end and parallel gateways are
     looked through, so a split that fans out to two other teams counts two handoffs.
     """
-    graph = process.graph
+    if shares is None:
+        shares = process.share_table()
+    steps = dict(process.graph.nodes(data="step"))
     memo: dict[str, list[tuple[str, float]]] = {}
 
     def next_workers(node: str, visiting: frozenset[str]) -> list[tuple[str, float]]:
         if node in memo:
             return memo[node]
         found: list[tuple[str, float]] = []
-        for target, share in process.branch_shares(node):
-            step = graph.nodes[target]["step"]
+        for target, share in shares[node]:
+            step = steps[target]
             if _is_worker(step):
                 found.append((target, share))
             elif target not in visiting:
@@ -184,26 +203,35 @@ def handoffs_by_flow(process: Process, visits: Mapping[str, float]) -> dict[tupl
         return found
 
     result: dict[tuple[str, str], float] = {}
-    for step in process.steps():
+    for step in steps.values():
         if not _is_worker(step) or visits.get(step.id, 0.0) == 0:
             continue
         x = visits[step.id]
-        for target, share in process.branch_shares(step.id):
-            target_step = graph.nodes[target]["step"]
-            if _is_worker(target_step):
+        for target, share in shares[step.id]:
+            if _is_worker(steps[target]):
                 receivers = [(target, 1.0)]
             else:
                 receivers = next_workers(target, frozenset({step.id}))
-            count = sum(m for w, m in receivers if graph.nodes[w]["step"].lane != step.lane)
+            count = sum(m for w, m in receivers if steps[w].lane != step.lane)
             if count:
                 result[(step.id, target)] = x * share * count
     return result
 
 
-def compute_metrics(process: Process, blocks: list[ParallelBlock] | None = None) -> Metrics:
-    """All metrics of a valid process (see :func:`workflow.validate.validate_process`)."""
-    visits = expected_visits(process)
-    first = expected_visits(process, first_pass=True)
+def compute_metrics(
+    process: Process,
+    blocks: list[ParallelBlock] | None = None,
+    shares: Mapping[str, list[tuple[str, float]]] | None = None,
+) -> Metrics:
+    """All metrics of a valid process (see :func:`workflow.validate.validate_process`).
+
+    ``blocks`` and ``shares`` may be passed when the caller already has them.
+    """
+    if shares is None:
+        shares = process.share_table()
+    rework = {(u, v) for u, v, flow in process.flows() if flow.rework}
+    visits = expected_visits(process, shares=shares)
+    first = expected_visits(process, first_pass=True, shares=shares, rework=rework)
     if blocks is None:
         blocks = find_parallel_blocks(process)[0]
     lead_touch, lead_va, lead_wait = _elapsed(process, visits, blocks)
@@ -228,10 +256,7 @@ def compute_metrics(process: Process, blocks: list[ParallelBlock] | None = None)
         hours += step_hours
         cost += step_hours * (lane.cost_per_hour if lane else 0.0)
     rework_passes = sum(
-        visits[u] * share
-        for u in process.graph
-        for v, share in process.branch_shares(u)
-        if process.graph.edges[u, v]["flow"].rework
+        visits[u] * share for u, out in shares.items() for v, share in out if (u, v) in rework
     )
     lead = lead_touch + lead_wait
     return Metrics(
@@ -246,7 +271,7 @@ def compute_metrics(process: Process, blocks: list[ParallelBlock] | None = None)
         lead_wait_minutes=lead_wait,
         pce=lead_va / lead if lead > 0 else 0.0,
         flow_efficiency=lead_touch / lead if lead > 0 else 0.0,
-        handoffs=sum(handoffs_by_flow(process, visits).values()),
+        handoffs=sum(handoffs_by_flow(process, visits, shares).values()),
         customer_touchpoints=customer,
         rolled_pct_complete_accurate=100 * rolled,
         rework_passes=rework_passes,

@@ -286,6 +286,24 @@ class Process:
             return [(target, 0.0) for target, _ in out]
         return [(target, p / total) for (target, _), p in zip(out, probs, strict=True)]
 
+    def share_table(self) -> dict[str, list[tuple[str, float]]]:
+        """:meth:`branch_shares` of every step at once (one pass, for whole-process figures)."""
+        table: dict[str, list[tuple[str, float]]] = {}
+        nodes = self.graph.nodes
+        for node, out in self.graph.adjacency():
+            if not out:
+                table[node] = []
+            elif len(out) == 1 or nodes[node]["step"].kind is StepKind.PARALLEL_SPLIT:
+                table[node] = [(target, 1.0) for target in out]
+            else:
+                probs = [data["flow"].probability or 0.0 for data in out.values()]
+                total = sum(probs)
+                table[node] = [
+                    (target, p / total if total > 0 else 0.0)
+                    for target, p in zip(out, probs, strict=True)
+                ]
+        return table
+
     def cost_per_hour(self, step: Step) -> float:
         """A step costs what an hour of its lane costs."""
         lane = self.lane(step.lane)

@@ -24,7 +24,7 @@ from workflow.model import Link, Process, ProcessModel
 from workflow.rules import CATEGORY_ORDER, RULES, Candidate, Category, RuleContext, rules_in_order
 from workflow.scoring import StepScore
 from workflow.structure import ParallelBlock, find_parallel_blocks
-from workflow.validate import check_process
+from workflow.validate import check_process, inspect_process
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -37,7 +37,11 @@ __all__ = [
 ]
 
 #: How many candidates per process are measured in full.
-DEFAULT_LIMIT = 40
+DEFAULT_LIMIT = 20
+#: Steps x candidates measured per process at most: very large processes get fewer (never
+#: below :data:`MIN_MEASURED`) so analysis time grows with the process, not its square.
+MEASURE_BUDGET = 250_000
+MIN_MEASURED = 10
 RANK_WEIGHTS = {"hours": 0.4, "lead": 0.3, "pain": 0.3}
 
 
@@ -123,7 +127,7 @@ class Proposal:
 def _lanes_affected(process: Process, proposed: Process, targets: Iterable[str]) -> tuple[str, ...]:
     lanes = {process.step(t).lane for t in targets if t in process}
     for step in proposed.steps():
-        if step.id not in process or process.step(step.id) != step:
+        if step.id not in process or process.step(step.id) is not step:
             lanes.add(step.lane)
     return tuple(sorted(lane for lane in lanes if lane))
 
@@ -138,9 +142,11 @@ def _measure(
         proposed = apply_edits(process, [(edit, candidate.rule) for edit in candidate.edits])
     except EditError:
         return None
-    if check_process(proposed):
+    shares = proposed.share_table()
+    problems, blocks = inspect_process(proposed, values=False, shares=shares)
+    if problems:
         return None
-    after = compute_metrics(proposed)
+    after = compute_metrics(proposed, blocks, shares)
     pain = sum(scores[t].pain.value for t in candidate.targets if t in scores)
     return Proposal(
         id=f"{process.id}.{candidate.rule}.{candidate.targets[0]}",
@@ -203,6 +209,8 @@ def propose_for_process(
             if key not in seen:
                 seen.add(key)
                 candidates.append(candidate)
+    if limit > 0:
+        limit = min(limit, max(MIN_MEASURED, MEASURE_BUDGET // max(1, len(process))))
     chosen = _preselect(candidates, scores, limit) if limit > 0 else candidates
     proposals = []
     used_ids: set[str] = set()

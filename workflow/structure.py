@@ -2,9 +2,10 @@
 
 Lead time counts a parallel block as its longest branch, and a join fires once per complete set
 of branch tokens. Both need blocks that are *well nested*: every branch leaves the split, stays
-inside the block and arrives at the join once. The matching join is the split's immediate
-post-dominator (the first step every way out of the split must pass), which is robust to rework
-loops and nesting where a naive "walk until a join" is not.
+inside the block and arrives at the join once. The matching join is the first join a walk from
+the split reaches once nested blocks are stepped over; every block found is then checked to be
+well nested (branches disjoint, entered only from the split, left only into the join), so a
+malformed graph is reported rather than guessed at.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from workflow.vocabulary import StepKind
 
 __all__ = ["ParallelBlock", "find_parallel_blocks"]
 
-_SINK = object()
-
 
 @dataclass(frozen=True)
 class ParallelBlock:
@@ -33,14 +32,6 @@ class ParallelBlock:
     @property
     def inner(self) -> frozenset[str]:
         return frozenset().union(*self.branches)
-
-
-def _post_dominators(process: Process) -> dict:
-    reverse = process.graph.reverse(copy=True)
-    reverse.add_node(_SINK)
-    for end in process.ends():
-        reverse.add_edge(_SINK, end)
-    return nx.immediate_dominators(reverse, _SINK)
 
 
 def _branch_region(process: Process, first: str, split: str, join: str) -> set[str]:
@@ -59,26 +50,69 @@ def _branch_region(process: Process, first: str, split: str, join: str) -> set[s
     return region
 
 
+def _find_join(
+    graph: nx.DiGraph,
+    split: str,
+    kinds: dict[str, StepKind],
+    memo: dict[str, str | None],
+    active: set[str],
+) -> str | None:
+    """The first parallel join reached from ``split``, stepping over nested blocks.
+
+    In a well-nested block every path from the split reaches its join before any other join,
+    once inner blocks are skipped; the caller then checks the block really is well nested, so a
+    wrong guess on a malformed graph is reported, never trusted.
+    """
+    if split in memo:
+        return memo[split]
+    if split in active:
+        return None
+    active.add(split)
+    found = None
+    stack = list(graph.succ[split])
+    seen: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        kind = kinds[node]
+        if kind is StepKind.PARALLEL_JOIN:
+            found = node
+            break
+        if kind is StepKind.PARALLEL_SPLIT:
+            inner = _find_join(graph, node, kinds, memo, active)
+            if inner is not None and inner not in seen:
+                seen.add(inner)
+                stack.extend(graph.succ[inner])
+            continue
+        stack.extend(graph.succ[node])
+    active.discard(split)
+    memo[split] = found
+    return found
+
+
 def find_parallel_blocks(process: Process) -> tuple[list[ParallelBlock], list[Problem]]:
     """Match every parallel split with its join; report any block that is not well nested.
 
     Assumes the graph already passed the reachability checks (every step lies on a path from
     the start to an end).
     """
-    splits = [s.id for s in process.steps() if s.kind is StepKind.PARALLEL_SPLIT]
-    joins = {s.id for s in process.steps() if s.kind is StepKind.PARALLEL_JOIN}
+    kinds = {s.id: s.kind for s in process.steps()}
+    splits = [n for n, k in kinds.items() if k is StepKind.PARALLEL_SPLIT]
+    joins = {n for n, k in kinds.items() if k is StepKind.PARALLEL_JOIN}
     if not splits and not joins:
         return [], []
     base = f"processes[{process.id}].steps"
     problems: list[Problem] = []
     blocks: list[ParallelBlock] = []
-    ipdom = _post_dominators(process)
+    memo: dict[str, str | None] = {}
     matched: dict[str, str] = {}
     graph = process.graph
     for split in splits:
-        join = ipdom.get(split)
+        join = _find_join(graph, split, kinds, memo, set())
         where = f"{base}[{split}]"
-        if join is _SINK or join is None or join not in joins:
+        if join is None:
             problems.append(
                 Problem(
                     where,

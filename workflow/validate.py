@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
 from workflow.errors import ModelError, Problem
 from workflow.model import Process, ProcessModel, Step
-from workflow.structure import find_parallel_blocks
+from workflow.structure import ParallelBlock, find_parallel_blocks
 from workflow.vocabulary import Perspective, StepKind
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "PROBABILITY_TOLERANCE",
     "check_model",
     "check_process",
+    "inspect_process",
     "validate_model",
     "validate_process",
 ]
@@ -83,7 +84,7 @@ def _check_step_values(step: Step, where: str) -> Iterable[Problem]:
             )
 
 
-def _check_ids_and_lanes(process: Process, base: str) -> Iterable[Problem]:
+def _check_ids_and_lanes(process: Process, base: str, *, values: bool) -> Iterable[Problem]:
     if not ID_PATTERN.match(process.id):
         yield Problem(
             f"processes[{process.id}].id",
@@ -107,6 +108,8 @@ def _check_ids_and_lanes(process: Process, base: str) -> Iterable[Problem]:
         where = f"{base}.steps[{step.id}]"
         if not ID_PATTERN.match(step.id):
             yield Problem(f"{where}.id", "is not a valid id (letters, digits, '_', '-', '.')")
+        if not values:
+            continue
         if step.lane is not None and step.lane not in lane_ids:
             yield Problem(
                 f"{where}.lane",
@@ -118,30 +121,41 @@ def _check_ids_and_lanes(process: Process, base: str) -> Iterable[Problem]:
 
 def _check_shape(process: Process, base: str) -> Iterable[Problem]:
     graph = process.graph
-    starts = [s.id for s in process.steps() if s.kind is StepKind.START]
+    steps = dict(graph.nodes(data="step"))
+    indegree = dict(graph.in_degree())
+    outdegree = dict(graph.out_degree())
+    starts = [n for n, s in steps.items() if s.kind is StepKind.START]
     if len(starts) != 1:
         yield Problem(
             f"{base}.steps",
             f"must have exactly one step of kind 'start' (found {len(starts)}"
             + (f": {', '.join(starts)})" if starts else ")"),
         )
-    if not any(s.kind is StepKind.END for s in process.steps()):
+    if not any(s.kind is StepKind.END for s in steps.values()):
         yield Problem(f"{base}.steps", "must have at least one step of kind 'end'")
-    for step in process.steps():
-        where = f"{base}.steps[{step.id}]"
-        indeg, outdeg = graph.in_degree(step.id), graph.out_degree(step.id)
-        if step.kind is StepKind.START and indeg:
-            yield Problem(where, "a start step cannot have incoming flows")
-        if step.kind is StepKind.END and outdeg:
-            yield Problem(where, "an end step cannot have outgoing flows")
-        if step.kind is not StepKind.END and not outdeg:
-            yield Problem(where, "has no outgoing flow (only 'end' steps may finish a case)")
-        if step.kind is not StepKind.START and not indeg:
-            yield Problem(where, "has no incoming flow, so no case ever reaches it")
-        if step.kind is StepKind.PARALLEL_SPLIT and outdeg < 2:
-            yield Problem(where, "a parallel split needs at least two outgoing flows")
-        if step.kind is StepKind.PARALLEL_JOIN and indeg < 2:
-            yield Problem(where, "a parallel join needs at least two incoming flows")
+    for node, step in steps.items():
+        kind, indeg, outdeg = step.kind, indegree[node], outdegree[node]
+        if kind is StepKind.START and indeg:
+            yield Problem(f"{base}.steps[{node}]", "a start step cannot have incoming flows")
+        if kind is StepKind.END and outdeg:
+            yield Problem(f"{base}.steps[{node}]", "an end step cannot have outgoing flows")
+        if kind is not StepKind.END and not outdeg:
+            yield Problem(
+                f"{base}.steps[{node}]",
+                "has no outgoing flow (only 'end' steps may finish a case)",
+            )
+        if kind is not StepKind.START and not indeg:
+            yield Problem(
+                f"{base}.steps[{node}]", "has no incoming flow, so no case ever reaches it"
+            )
+        if kind is StepKind.PARALLEL_SPLIT and outdeg < 2:
+            yield Problem(
+                f"{base}.steps[{node}]", "a parallel split needs at least two outgoing flows"
+            )
+        if kind is StepKind.PARALLEL_JOIN and indeg < 2:
+            yield Problem(
+                f"{base}.steps[{node}]", "a parallel join needs at least two incoming flows"
+            )
     for source, target in nx.selfloop_edges(graph):
         yield Problem(
             f"{base}.flows[{source} -> {target}]",
@@ -151,17 +165,26 @@ def _check_shape(process: Process, base: str) -> Iterable[Problem]:
 
 def _check_probabilities(process: Process, base: str) -> Iterable[Problem]:
     graph = process.graph
-    for step in process.steps():
-        out = list(graph.succ[step.id].items())
-        for target, data in out:
-            probability = data["flow"].probability
-            where = f"{base}.flows[{step.id} -> {target}].probability"
+    nodes = graph.nodes
+    for node, out in graph.adjacency():
+        probabilities = [data["flow"].probability for data in out.values()]
+        if all(p is None for p in probabilities):
+            if len(out) > 1 and nodes[node]["step"].kind is not StepKind.PARALLEL_SPLIT:
+                target = next(iter(out))
+                yield Problem(
+                    f"{base}.flows[{node} -> {target}].probability",
+                    f"{node!r} has {len(out)} ways out, so each needs a probability",
+                )
+            continue
+        split = nodes[node]["step"].kind is StepKind.PARALLEL_SPLIT
+        for target, probability in zip(out, probabilities, strict=True):
+            where = f"{base}.flows[{node} -> {target}].probability"
             if probability is None:
                 continue
             message = _number_problem(probability, low=0, high=1)
             if message:
                 yield Problem(where, message)
-            elif step.kind is StepKind.PARALLEL_SPLIT and probability != 1:
+            elif split and probability != 1:
                 yield Problem(
                     where,
                     "a parallel split sends every case down every branch; leave the "
@@ -170,64 +193,93 @@ def _check_probabilities(process: Process, base: str) -> Iterable[Problem]:
             elif len(out) == 1 and probability != 1:
                 yield Problem(
                     where,
-                    f"the only way out of {step.id!r} carries every case; leave the probability "
+                    f"the only way out of {node!r} carries every case; leave the probability "
                     f"out or set it to 1 (got {probability:g})",
                 )
-        if len(out) < 2 or step.kind is StepKind.PARALLEL_SPLIT:
+        if len(out) < 2 or split:
             continue
-        missing = [t for t, d in out if d["flow"].probability is None]
+        missing = [t for t, p in zip(out, probabilities, strict=True) if p is None]
         if missing:
             yield Problem(
-                f"{base}.flows[{step.id} -> {missing[0]}].probability",
-                f"{step.id!r} has {len(out)} ways out, so each needs a probability",
+                f"{base}.flows[{node} -> {missing[0]}].probability",
+                f"{node!r} has {len(out)} ways out, so each needs a probability",
             )
             continue
-        total = sum(d["flow"].probability for _, d in out)
+        total = sum(p for p in probabilities if isinstance(p, int | float))
         if abs(total - 1) > PROBABILITY_TOLERANCE:
             yield Problem(
-                f"{base}.steps[{step.id}]",
-                f"the probabilities of the flows out of {step.id!r} add up to {total:.4g}, not 1",
+                f"{base}.steps[{node}]",
+                f"the probabilities of the flows out of {node!r} add up to {total:.4g}, not 1",
             )
 
 
-def _check_reachability(process: Process, base: str) -> Iterable[Problem]:
-    graph = process.graph
+def _check_reachability(
+    process: Process, base: str, shares: Mapping[str, list[tuple[str, float]]]
+) -> Iterable[Problem]:
     try:
         start = process.start()
     except LookupError:
         return
-    reached = nx.descendants(graph, start) | {start}
-    for step in process.steps():
-        if step.id not in reached:
-            yield Problem(f"{base}.steps[{step.id}]", "cannot be reached from the start")
+    reached = {start}
+    stack = [start]
+    while stack:
+        for nxt, _ in shares[stack.pop()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
     # A case must be able to finish: only flows that really carry cases count here, so a loop
     # whose way out has probability 0 is reported rather than making the flow equations singular.
-    live = nx.DiGraph()
-    live.add_nodes_from(graph)
-    for node in graph:
-        live.add_edges_from((node, t) for t, share in process.branch_shares(node) if share > 0)
-    finishing: set[str] = set()
-    for end in process.ends():
-        finishing |= nx.ancestors(live, end) | {end}
-    for step in process.steps():
-        if step.id in reached and step.id not in finishing:
+    live_pred: dict[str, list[str]] = {node: [] for node in shares}
+    for node, out in shares.items():
+        for nxt, share in out:
+            if share > 0:
+                live_pred[nxt].append(node)
+    finishing = set(process.ends())
+    stack = list(finishing)
+    while stack:
+        for prev in live_pred[stack.pop()]:
+            if prev not in finishing:
+                finishing.add(prev)
+                stack.append(prev)
+    for node in shares:
+        if node not in reached:
+            yield Problem(f"{base}.steps[{node}]", "cannot be reached from the start")
+        elif node not in finishing:
             yield Problem(
-                f"{base}.steps[{step.id}]",
+                f"{base}.steps[{node}]",
                 "cannot reach an end: a case that gets here never finishes",
             )
 
 
-def check_process(process: Process) -> list[Problem]:
-    """Every problem of one process; an empty list means it can be analysed."""
+def inspect_process(
+    process: Process,
+    *,
+    values: bool = True,
+    shares: Mapping[str, list[tuple[str, float]]] | None = None,
+) -> tuple[list[Problem], list[ParallelBlock]]:
+    """Problems of one process and, when it has none, its parallel blocks.
+
+    ``values=False`` skips the per-field range checks; the engine uses it on processes it built
+    itself from valid ones, where only the shape can have gone wrong.
+    """
     base = f"processes[{process.id}]"
-    problems = list(_check_ids_and_lanes(process, base))
+    problems = list(_check_ids_and_lanes(process, base, values=values))
     problems += _check_shape(process, base)
     problems += _check_probabilities(process, base)
-    if not problems:
-        problems += _check_reachability(process, base)
-    if not problems:
-        problems += find_parallel_blocks(process)[1]
-    return problems
+    if problems:
+        return problems, []
+    problems += _check_reachability(
+        process, base, shares if shares is not None else process.share_table()
+    )
+    if problems:
+        return problems, []
+    blocks, block_problems = find_parallel_blocks(process)
+    return block_problems, (blocks if not block_problems else [])
+
+
+def check_process(process: Process) -> list[Problem]:
+    """Every problem of one process; an empty list means it can be analysed."""
+    return inspect_process(process)[0]
 
 
 def check_model(model: ProcessModel) -> list[Problem]:

@@ -111,11 +111,30 @@ def parallelize_independent(ctx: RuleContext) -> list[Candidate]:
     return found
 
 
-def _loop_exits(ctx: RuleContext, check: str, loop_entry: str) -> tuple[list[str], list[str]]:
+def _returns_to(ctx: RuleContext, first: str, loop_entry: str, rework_source: str) -> bool:
+    """Whether a way out of a check runs straight (one way on at every step) back into the loop.
+
+    Only straight runs are followed, so the cost is the length of the run, not of the process.
+    """
+    node, seen = first, set()
+    while node not in seen:
+        if node in (loop_entry, rework_source):
+            return True
+        seen.add(node)
+        nxt = ctx.only_successor(node)
+        if nxt is None:
+            return False
+        node = nxt
+    return False
+
+
+def _loop_exits(
+    ctx: RuleContext, check: str, loop_entry: str, rework_source: str
+) -> tuple[list[str], list[str]]:
     """Ways out of the check that come back to the loop entry, and ways that leave."""
     back, leave = [], []
     for target in ctx.process.graph.succ[check]:
-        if target == loop_entry or nx.has_path(ctx.process.graph, target, loop_entry):
+        if _returns_to(ctx, target, loop_entry, rework_source):
             back.append(target)
         else:
             leave.append(target)
@@ -131,7 +150,7 @@ def move_check_earlier(ctx: RuleContext) -> list[Candidate]:
     graph = ctx.process.graph
     found = []
     seen: set[tuple[str, ...]] = set()
-    for _u, entry, flow in ctx.process.flows():
+    for source, entry, flow in ctx.process.flows():
         if not flow.rework:
             continue
         # Walk forward from the loop entry along a straight path to the check.
@@ -155,7 +174,7 @@ def move_check_earlier(ctx: RuleContext) -> list[Candidate]:
         moved = tuple(path[1:])
         if not moved or not is_chain(graph, (*moved, check)):
             continue
-        back, leave = _loop_exits(ctx, check, entry)
+        back, leave = _loop_exits(ctx, check, entry, source)
         if not back or len(leave) != 1:
             continue
         check_step = ctx.step(check)

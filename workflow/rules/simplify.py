@@ -7,8 +7,6 @@ on stated assumptions (the constants below); every rationale says which one it u
 
 from __future__ import annotations
 
-import networkx as nx
-
 from workflow.edits import InsertBefore, ScaleBranch, UpdateStep
 from workflow.model import Step
 from workflow.rules import Candidate, Category, RuleContext, rule
@@ -259,6 +257,16 @@ def _rework_branches(ctx: RuleContext) -> list[tuple[str, str, str]]:
     return result
 
 
+def _straight_run(ctx: RuleContext, entry: str, stop: str) -> list[str]:
+    """Steps from ``entry`` towards ``stop`` while there is only one way on (an estimate's base)."""
+    run: list[str] = []
+    node: str | None = entry
+    while node is not None and node != stop and node not in run:
+        run.append(node)
+        node = ctx.only_successor(node)
+    return run
+
+
 @rule(
     "fix_input_at_source",
     Category.SIMPLIFY,
@@ -277,7 +285,7 @@ def fix_input_at_source(ctx: RuleContext) -> list[Candidate]:
             continue
         if share <= 0 or share >= 1:
             continue
-        loop = [*nx.shortest_path(ctx.process.graph, entry, check), first]
+        loop = [*_straight_run(ctx, entry, check), check, first]
         loop_minutes = sum(ctx.step(n).duration_minutes for n in dict.fromkeys(loop))
         visits = ctx.visits(check)
         saved = visits * share * INPUT_FIXED * loop_minutes
