@@ -43,6 +43,8 @@ DEFAULT_LIMIT = 20
 MEASURE_BUDGET = 250_000
 MIN_MEASURED = 10
 RANK_WEIGHTS = {"hours": 0.4, "lead": 0.3, "pain": 0.3}
+#: Rules whose finding another rule may explain better (e.g. an NVA step that re-keys data).
+GENERIC_RULES = frozenset({"eliminate_nva"})
 
 
 class ProposalConflict(ValueError):
@@ -199,16 +201,17 @@ def propose_for_process(
     if blocks is None:
         blocks = find_parallel_blocks(process)[0]
     context = RuleContext(model, process, metrics, scores, blocks, as_of)
-    candidates: list[Candidate] = []
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    by_change: dict[tuple, Candidate] = {}
     for registered in rules_in_order():
         if rules is not None and registered.name not in rules:
             continue
         for candidate in registered.find(context):
-            key = (candidate.rule, candidate.targets)
-            if key not in seen:
-                seen.add(key)
-                candidates.append(candidate)
+            # Two rules proposing the very same change: keep the more specific explanation.
+            key = candidate.edits
+            kept = by_change.get(key)
+            if kept is None or (kept.rule in GENERIC_RULES and candidate.rule not in GENERIC_RULES):
+                by_change[key] = candidate
+    candidates = list(by_change.values())
     if limit > 0:
         limit = min(limit, max(MIN_MEASURED, MEASURE_BUDGET // max(1, len(process))))
     chosen = _preselect(candidates, scores, limit) if limit > 0 else candidates

@@ -102,6 +102,16 @@ class StepScore:
         return lines
 
 
+def _is_scored(step: Step) -> bool:
+    """Working steps get scores; events, parallel gateways and pure routing choices (a decision
+    that takes no time and has no signals) have nothing to score."""
+    if step.kind in _UNSCORED:
+        return False
+    if step.kind is StepKind.DECISION and not step.duration_minutes:
+        return bool(step.flags or step.ces)
+    return True
+
+
 def _recency(flag: Flag, as_of: dt.date) -> float:
     if flag.date is None:
         return UNDATED_RECENCY
@@ -305,7 +315,7 @@ def score_process(
     handoffs_out: dict[str, float] = {}
     for (source, _), count in handoffs_by_flow(process, metrics.visits).items():
         handoffs_out[source] = handoffs_out.get(source, 0.0) + count
-    steps = [s for s in process.steps() if s.kind not in _UNSCORED]
+    steps = [s for s in process.steps() if _is_scored(s)]
     efforts = {s.id: _effort_raw(s, process, metrics, handoffs_out) for s in steps}
     largest = max((sum(p for _, p, _ in parts) for parts in efforts.values()), default=0.0)
     result: dict[str, StepScore] = {}

@@ -13,7 +13,8 @@ __all__ = ["collapse_pingpong", "combine_adjacent", "merge_duplicate_capture"]
 
 
 def _mergeable(step: Step) -> bool:
-    return step.is_task_like and step.lane is not None
+    """Work a person does: waiting is not merged into work, and unowned steps have no lane."""
+    return step.is_task_like and step.kind is not StepKind.WAIT and step.lane is not None
 
 
 @rule(

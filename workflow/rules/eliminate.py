@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from workflow.edits import RemoveStep
+from workflow.model import Step
 from workflow.rules import Candidate, Category, RuleContext, rule
-from workflow.vocabulary import ValueClass
+from workflow.vocabulary import FlagCategory, ValueClass
 
 __all__ = ["eliminate_nva"]
+
+
+def _answers_a_defect(ctx: RuleContext, step: Step) -> bool:
+    """Failure work (fixing a returned case, answering a chase) goes away when its cause does;
+    removing the step alone would leave the cause and nobody handling it."""
+    if any(flow.rework for _, _, flow in ctx.process.graph.out_edges(step.id, data="flow")):
+        return True
+    return bool(ctx.open_flags(step, FlagCategory.CHASING_STATUS))
 
 
 @rule(
@@ -18,6 +27,8 @@ def eliminate_nva(ctx: RuleContext) -> list[Candidate]:
     found = []
     for step in ctx.process.steps():
         if step.value_class is not ValueClass.NVA or not step.is_task_like:
+            continue
+        if _answers_a_defect(ctx, step):
             continue
         visits = ctx.visits(step.id)
         edit = RemoveStep(step.id)

@@ -296,7 +296,7 @@ def fix_input_at_source(ctx: RuleContext) -> list[Candidate]:
             Candidate(
                 rule="fix_input_at_source",
                 targets=(check,),
-                title=f"Get the input right at '{entry_step.name}'",
+                title=f"Get input right first time: fewer returns at '{check_step.name}'",
                 rationale=(
                     f"'{check_step.name}' sends {share:.0%} of cases back to "
                     f"'{entry_step.name}' because the input is incomplete"
