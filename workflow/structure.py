@@ -160,9 +160,15 @@ def _check_block(process: Process, split: str, join: str, regions: list[set[str]
             f"join {join!r} has {graph.in_degree(join)} incoming flows but the split has "
             f"{len(regions)} branches; each branch must reach the join exactly once"
         )
+    kinds = process.graph.nodes
     for region in regions:
         into_join = 0
         for node in region:
+            if kinds[node]["step"].kind is StepKind.END:
+                return (
+                    f"a branch can finish the case at {node!r} before the join {join!r}, "
+                    "which would then wait for it forever"
+                )
             for pred in graph.pred[node]:
                 if pred not in region and pred != split:
                     return f"step {node!r} inside the block is entered from outside it ({pred!r})"
