@@ -4,14 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import line, process, step
 from workflow.generate import random_process
 from workflow.metrics import compute_metrics, expected_visits
 from workflow.simulate import SimulationTooLong, simulate
 from workflow.structure import find_parallel_blocks
 from workflow.vocabulary import StepKind, ValueClass
 from workflow.yaml_format import load_model
-
-from tests.helpers import line, process, step
 
 S, E, D = StepKind.START, StepKind.END, StepKind.DECISION
 SPLIT, JOIN = StepKind.PARALLEL_SPLIT, StepKind.PARALLEL_JOIN
@@ -20,8 +19,12 @@ MODELS = sorted((Path(__file__).parent.parent / "process_models").glob("*.yaml")
 
 def rework_loop(p_back: float):
     return process(
-        [step("s", S), step("w", touch_minutes=10, wait_minutes=20, lane="clerk"),
-         step("c", D, touch_minutes=2, lane="boss"), step("e", E)],
+        [
+            step("s", S),
+            step("w", touch_minutes=10, wait_minutes=20, lane="clerk"),
+            step("c", D, touch_minutes=2, lane="boss"),
+            step("e", E),
+        ],
         [("s", "w"), ("w", "c"), ("c", "w", p_back, True), ("c", "e", 1 - p_back)],
     )
 
@@ -37,8 +40,15 @@ def test_overlapping_loops_match_the_flow_equations_solved_by_hand():
     # s -> a -> b -> c -> e ; b back to a (0.3) ; c back to a (0.2) ; c back to b (0.1)
     p = process(
         [step("s", S), step("a"), step("b", D), step("c", D), step("e", E)],
-        [("s", "a"), ("a", "b"), ("b", "a", 0.3, True), ("b", "c", 0.7),
-         ("c", "a", 0.2, True), ("c", "b", 0.1, True), ("c", "e", 0.7)],
+        [
+            ("s", "a"),
+            ("a", "b"),
+            ("b", "a", 0.3, True),
+            ("b", "c", 0.7),
+            ("c", "a", 0.2, True),
+            ("c", "b", 0.1, True),
+            ("c", "e", 0.7),
+        ],
     )
     # a = 1 + 0.3b + 0.2c ; b = a + 0.1c ; c = 0.7b
     matrix = np.array([[1, -0.3, -0.2], [-1, 1, -0.1], [0, -0.7, 1]])
@@ -57,12 +67,24 @@ def test_first_pass_visits_leave_out_the_rework():
 
 def parallel_block():
     return process(
-        [step("s", S), step("split", SPLIT),
-         step("a", touch_minutes=10, wait_minutes=50, lane="clerk", value_class=ValueClass.VA),
-         step("b", touch_minutes=30, wait_minutes=0, lane="boss"),
-         step("join", JOIN), step("z", touch_minutes=5, lane="clerk"), step("e", E)],
-        [("s", "split"), ("split", "a"), ("split", "b"), ("a", "join"), ("b", "join"),
-         ("join", "z"), ("z", "e")],
+        [
+            step("s", S),
+            step("split", SPLIT),
+            step("a", touch_minutes=10, wait_minutes=50, lane="clerk", value_class=ValueClass.VA),
+            step("b", touch_minutes=30, wait_minutes=0, lane="boss"),
+            step("join", JOIN),
+            step("z", touch_minutes=5, lane="clerk"),
+            step("e", E),
+        ],
+        [
+            ("s", "split"),
+            ("split", "a"),
+            ("split", "b"),
+            ("a", "join"),
+            ("b", "join"),
+            ("join", "z"),
+            ("z", "e"),
+        ],
     )
 
 
@@ -82,10 +104,25 @@ def test_pce_and_flow_efficiency_use_the_critical_path_and_stay_below_one():
 
 def test_a_parallel_block_inside_a_loop_repeats_with_it():
     p = process(
-        [step("s", S), step("split", SPLIT), step("a", touch_minutes=10),
-         step("b", touch_minutes=20), step("join", JOIN), step("c", D), step("e", E)],
-        [("s", "split"), ("split", "a"), ("split", "b"), ("a", "join"), ("b", "join"),
-         ("join", "c"), ("c", "split", 0.5, True), ("c", "e", 0.5)],
+        [
+            step("s", S),
+            step("split", SPLIT),
+            step("a", touch_minutes=10),
+            step("b", touch_minutes=20),
+            step("join", JOIN),
+            step("c", D),
+            step("e", E),
+        ],
+        [
+            ("s", "split"),
+            ("split", "a"),
+            ("split", "b"),
+            ("a", "join"),
+            ("b", "join"),
+            ("join", "c"),
+            ("c", "split", 0.5, True),
+            ("c", "e", 0.5),
+        ],
     )
     metrics = compute_metrics(p)
     assert metrics.visits["join"] == pytest.approx(2.0)

@@ -1,11 +1,10 @@
 import pytest
 
+from tests.helpers import line, process, step
 from workflow.errors import ModelError
 from workflow.model import Link, ProcessModel
 from workflow.validate import check_model, check_process, validate_process
 from workflow.vocabulary import Perspective, StepKind
-
-from tests.helpers import line, process, step
 
 S, E = StepKind.START, StepKind.END
 
@@ -106,8 +105,12 @@ def test_self_loops_are_rejected():
 
 
 def parallel(branches, extra_flows=()):
-    steps = [step("s", S), step("split", StepKind.PARALLEL_SPLIT),
-             step("join", StepKind.PARALLEL_JOIN), step("e", E)]
+    steps = [
+        step("s", S),
+        step("split", StepKind.PARALLEL_SPLIT),
+        step("join", StepKind.PARALLEL_JOIN),
+        step("e", E),
+    ]
     flows = [("s", "split"), ("join", "e")]
     for branch in branches:
         steps += [step(n) for n in branch]
@@ -123,8 +126,7 @@ def test_a_well_nested_parallel_block_is_valid():
 
 def test_a_split_without_its_join_is_reported():
     p = process(
-        [step("s", S), step("split", StepKind.PARALLEL_SPLIT), step("a"), step("b"),
-         step("e", E)],
+        [step("s", S), step("split", StepKind.PARALLEL_SPLIT), step("a"), step("b"), step("e", E)],
         [("s", "split"), ("split", "a"), ("split", "b"), ("a", "e"), ("b", "e")],
     )
     assert any("no matching parallel_join" in m for m in messages(p))
@@ -132,21 +134,55 @@ def test_a_split_without_its_join_is_reported():
 
 def test_branches_that_meet_before_the_join_are_reported():
     p = process(
-        [step("s", S), step("split", StepKind.PARALLEL_SPLIT), step("a"), step("b"),
-         step("m"), step("x"), step("join", StepKind.PARALLEL_JOIN), step("e", E)],
-        [("s", "split"), ("split", "a"), ("split", "b"), ("a", "m"), ("b", "m"),
-         ("m", "join"), ("split", "x"), ("x", "join"), ("join", "e")],
+        [
+            step("s", S),
+            step("split", StepKind.PARALLEL_SPLIT),
+            step("a"),
+            step("b"),
+            step("m"),
+            step("x"),
+            step("join", StepKind.PARALLEL_JOIN),
+            step("e", E),
+        ],
+        [
+            ("s", "split"),
+            ("split", "a"),
+            ("split", "b"),
+            ("a", "m"),
+            ("b", "m"),
+            ("m", "join"),
+            ("split", "x"),
+            ("x", "join"),
+            ("join", "e"),
+        ],
     )
     assert any("meet" in m or "incoming flows" in m for m in messages(p)), messages(p)
 
 
 def test_a_branch_that_leaves_the_block_is_reported():
     p = process(
-        [step("s", S), step("split", StepKind.PARALLEL_SPLIT), step("a"),
-         step("d", StepKind.DECISION), step("b"), step("join", StepKind.PARALLEL_JOIN),
-         step("e", E), step("e2", E), step("c")],
-        [("s", "split"), ("split", "a"), ("split", "b"), ("a", "d"), ("d", "join", 0.5),
-         ("d", "e2", 0.5), ("b", "c"), ("c", "join"), ("join", "e")],
+        [
+            step("s", S),
+            step("split", StepKind.PARALLEL_SPLIT),
+            step("a"),
+            step("d", StepKind.DECISION),
+            step("b"),
+            step("join", StepKind.PARALLEL_JOIN),
+            step("e", E),
+            step("e2", E),
+            step("c"),
+        ],
+        [
+            ("s", "split"),
+            ("split", "a"),
+            ("split", "b"),
+            ("a", "d"),
+            ("d", "join", 0.5),
+            ("d", "e2", 0.5),
+            ("b", "c"),
+            ("c", "join"),
+            ("join", "e"),
+        ],
     )
     assert messages(p), "a branch escaping to another end must be refused"
 
@@ -161,8 +197,10 @@ def test_validate_process_raises_with_every_problem():
 def test_links_must_go_from_a_journey_step_to_an_employee_step():
     journey = line(step("ask"), lane="customer")
     journey = process(
-        list(journey.steps()), [(u, v) for u, v, _ in journey.flows()],
-        id="j", perspective=Perspective.CUSTOMER_JOURNEY,
+        list(journey.steps()),
+        [(u, v) for u, v, _ in journey.flows()],
+        id="j",
+        perspective=Perspective.CUSTOMER_JOURNEY,
     )
     work = line(step("do"))
     good = ProcessModel("m", (journey, work), (Link("j", "ask", "p", "do"),))

@@ -129,9 +129,11 @@ def test_a_link_written_without_a_slash_is_rejected():
 
 
 def test_duplicate_step_ids_and_flows_are_rejected():
-    dup = SMALL.replace("      - {id: e, name: End, kind: end, lane: clerk}",
-                        "      - {id: e, name: End, kind: end, lane: clerk}\n"
-                        "      - {id: do, name: Again, lane: clerk}")
+    dup = SMALL.replace(
+        "      - {id: e, name: End, kind: end, lane: clerk}",
+        "      - {id: e, name: End, kind: end, lane: clerk}\n"
+        "      - {id: do, name: Again, lane: clerk}",
+    )
     assert any("is used by two steps" in p for p in problems_of(dup))
     twice = SMALL.replace("[s -> do, do -> e]", "[s -> do, do -> e, s -> do]")
     assert any("appears twice" in p for p in problems_of(twice))
