@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from workflow.model import Flow, Lane, Process, Step
@@ -41,4 +42,4 @@ def line(*tasks: Step, lane: str = "clerk") -> Process:
     """start -> tasks... -> end."""
     steps = [step("start", StepKind.START, lane=lane), *tasks, step("end", StepKind.END, lane=lane)]
     ids = [s.id for s in steps]
-    return process(steps, list(zip(ids, ids[1:], strict=False)))
+    return process(steps, list(itertools.pairwise(ids)))

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from tests.helpers import line, process, step
@@ -115,7 +117,7 @@ def parallel(branches, extra_flows=()):
     for branch in branches:
         steps += [step(n) for n in branch]
         flows.append(("split", branch[0]))
-        flows += list(zip(branch, branch[1:], strict=False))
+        flows += list(itertools.pairwise(branch))
         flows.append((branch[-1], "join"))
     return process(steps, flows + list(extra_flows))
 
