@@ -11,16 +11,22 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workflow.analysis import Analysis, analyze
 from workflow.errors import ModelError
-from workflow.proposals import DEFAULT_LIMIT, Proposal, ProposalConflict, apply_to_model, conflicts
+from workflow.proposals import (
+    DEFAULT_LIMIT,
+    Proposal,
+    ProposalConflict,
+    apply_to_model,
+    choose_compatible,
+)
 from workflow.report import render_text
 from workflow.yaml_format import load_model, save_model
 
-__all__ = ["main"]
+__all__ = ["UserError", "build_parser", "dispatch", "main", "run_reporting_errors"]
 
 EXIT_USAGE = 2
 MAX_ERROR_LINES = 20
@@ -67,7 +73,10 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser(
+    extend: Callable[[argparse._SubParsersAction], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The engine's commands; ``extend`` may add more (the web package adds ``run``)."""
     parser = argparse.ArgumentParser(
         prog="leanlane",
         description="Find where the time, the pain and the waste are in a process, and what "
@@ -95,10 +104,9 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated proposal ids or ranks, or 'all' for every compatible proposal",
     )
     apply.add_argument("-o", "--output", required=True, help="where to write the new model")
+    if extend is not None:
+        extend(commands)
 
-    serve = commands.add_parser("run", help="serve the web app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
     return parser
 
 
@@ -113,14 +121,7 @@ def _choose(analysis: Analysis, spec: str, source: str) -> tuple[list[Proposal],
     """The proposals a user named, and (for 'all') the ones skipped because they clash."""
     proposals = list(analysis.proposals)
     if spec.strip().lower() == "all":
-        chosen: list[Proposal] = []
-        skipped: list[Proposal] = []
-        for proposal in proposals:
-            if conflicts([*chosen, proposal]):
-                skipped.append(proposal)
-            else:
-                chosen.append(proposal)
-        return chosen, skipped
+        return choose_compatible(analysis.model, proposals)
     by_id = {p.id: p for p in proposals}
     by_rank = {str(p.rank): p for p in proposals}
     chosen = []
@@ -158,12 +159,12 @@ def _command_propose(args: argparse.Namespace) -> int:
     for proposal in chosen:
         print(f"  + {proposal.id}: {proposal.title}")
     for proposal in skipped:
-        print(f"  - skipped {proposal.id}: it changes a step another chosen proposal changes")
+        print(f"  - skipped {proposal.id}: it does not combine with a better proposal above")
     return 0
 
 
-def _run(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+def dispatch(args: argparse.Namespace) -> int:
+    """Run one parsed engine command and return its exit status."""
     if args.command == "validate":
         model = load_model(args.file)
         steps = sum(len(p) for p in model.processes)
@@ -179,17 +180,13 @@ def _run(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "propose":
         return _command_propose(args)
-    if args.command == "run":
-        from web import create_app
-
-        create_app().run(host=args.host, port=args.port)
-        return 0
-    raise AssertionError(args.command)
+    raise AssertionError(f"unknown command {args.command!r}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run_reporting_errors(command: Callable[[], int]) -> int:
+    """Run a command; turn errors a user can fix into ``leanlane: error:`` lines and status 2."""
     try:
-        return _run(argv)
+        return command()
     except ModelError as exc:
         lines = exc.lines()
         for line in lines[:MAX_ERROR_LINES]:
@@ -202,6 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The engine commands alone (the installed ``leanlane`` also has ``run``)."""
+    return run_reporting_errors(lambda: dispatch(build_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ __all__ = [
     "ProposalConflict",
     "apply_proposals",
     "apply_to_model",
+    "choose_compatible",
     "conflicts",
     "propose",
 ]
@@ -284,6 +285,35 @@ def conflicts(proposals: Sequence[Proposal]) -> list[tuple[Proposal, Proposal]]:
             if first.process == second.process and set(first.targets) & set(second.targets):
                 clashes.append((first, second))
     return clashes
+
+
+def choose_compatible(
+    model: ProcessModel, proposals: Sequence[Proposal]
+) -> tuple[list[Proposal], list[Proposal]]:
+    """The proposals that can be applied together, best first, and the ones left out.
+
+    Sharing no step is not enough (removing a step can change what its neighbour may become),
+    so each proposal is tried on the process as the better ones already changed it.
+    """
+    chosen: list[Proposal] = []
+    skipped: list[Proposal] = []
+    current: dict[str, Process] = {}
+    for proposal in sorted(proposals, key=lambda p: (p.rank or 10**9, p.id)):
+        if conflicts([*chosen, proposal]):
+            skipped.append(proposal)
+            continue
+        try:
+            base = current.get(proposal.process) or model.process(proposal.process)
+            trial = apply_edits(base, [(edit, proposal.rule) for edit in proposal.edits])
+        except (EditError, KeyError):
+            skipped.append(proposal)
+            continue
+        if inspect_process(trial, values=False)[0]:
+            skipped.append(proposal)
+            continue
+        current[proposal.process] = trial
+        chosen.append(proposal)
+    return chosen, skipped
 
 
 def apply_proposals(process: Process, proposals: Sequence[Proposal]) -> Process:
