@@ -18,7 +18,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+        text = f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+        return " ".join(text.split())  # one line, whatever the message quotes
 
 
 class ModelError(ValueError):

@@ -53,7 +53,8 @@ class Metrics:
     ``touch_minutes`` is all the work a case gets (parallel work added up); ``lead_minutes`` is
     the elapsed time from start to end (parallel blocks count their longest branch), split into
     the touch, value-adding touch and waiting on that critical path. PCE and flow efficiency are
-    ratios of the critical path, so both stay between 0 and 1.
+    ratios of the critical path, so both stay between 0 and 1. ``annual_hours`` is staff time;
+    time customers spend in customer lanes is ``annual_customer_hours``.
     """
 
     cases_per_year: float
@@ -73,6 +74,7 @@ class Metrics:
     rework_passes: float
     rework_touch_minutes: float
     annual_hours: float
+    annual_customer_hours: float
     annual_cost: float
     visits: Mapping[str, float]
     first_pass_visits: Mapping[str, float]
@@ -235,7 +237,7 @@ def compute_metrics(
     if blocks is None:
         blocks = find_parallel_blocks(process)[0]
     lead_touch, lead_va, lead_wait = _elapsed(process, visits, blocks)
-    touch = va = wait = customer = rework_touch = hours = cost = 0.0
+    touch = va = wait = customer = rework_touch = hours = customer_hours = cost = 0.0
     rolled = 1.0
     cases = process.volume
     lanes = process.lane_map()
@@ -253,7 +255,10 @@ def compute_metrics(
             rolled *= (step.pct_complete_accurate / 100) ** min(first[step.id], 1.0)
         volume = step.volume if step.volume is not None else cases * x
         step_hours = volume * step.touch_minutes / 60
-        hours += step_hours
+        if lane and lane.is_customer:
+            customer_hours += step_hours
+        else:
+            hours += step_hours
         cost += step_hours * (lane.cost_per_hour if lane else 0.0)
     rework_passes = sum(
         visits[u] * share for u, out in shares.items() for v, share in out if (u, v) in rework
@@ -277,6 +282,7 @@ def compute_metrics(
         rework_passes=rework_passes,
         rework_touch_minutes=max(0.0, rework_touch),
         annual_hours=hours,
+        annual_customer_hours=customer_hours,
         annual_cost=cost,
         visits=visits,
         first_pass_visits=first,

@@ -99,6 +99,7 @@ class Proposal:
             "rolled_pct_complete_accurate",
             "rework_passes",
             "annual_hours",
+            "annual_customer_hours",
             "annual_cost",
         )
         before, after = self.before.summary(), self.after.summary()

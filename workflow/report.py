@@ -49,7 +49,8 @@ def _process_block(item: ProcessAnalysis, top: int) -> list[str]:
         f"{m.customer_touchpoints:.2f}",
         f"   Rolled %C&A      {m.rolled_pct_complete_accurate:.1f}%; rework "
         f"{m.rework_passes:.2f} passes per case ({format_minutes(m.rework_touch_minutes)} of work)",
-        f"   Per year         {m.annual_hours:,.0f} staff hours, cost {m.annual_cost:,.0f}",
+        f"   Per year         {m.annual_hours:,.0f} staff hours, cost {m.annual_cost:,.0f}; "
+        f"customers spend {m.annual_customer_hours:,.0f} hours",
     ]
     hotspots = item.hotspots(top)
     if hotspots:

@@ -37,6 +37,8 @@ PROBABILITY_TOLERANCE = 0.005
 def _number_problem(value: float, *, low: float, high: float | None = None) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return f"must be a number (got {value!r})"
+    if isinstance(value, int) and abs(value) > 10**15:
+        return "is far too large"
     if math.isnan(value) or math.isinf(value):
         return f"must be a finite number (got {value!r})"
     if value < low:

@@ -106,6 +106,12 @@ _CES_FIELDS = ("score", "scale", "date")
 _FLOW_FIELDS = ("from", "to", "probability", "rework", "label")
 
 
+#: The only scalar types a Leanlane file may hold (PyYAML resolves plain scalars to these).
+_PLAIN_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
 class _Bad(Exception):
     """A value that cannot be read; the message says why."""
 
@@ -150,12 +156,17 @@ class _Tree:
                 if isinstance(item_node, yaml.ScalarNode):
                     self.raw[(id(items), index)] = item_node.value
             return items
-        if not node.tag.startswith("tag:yaml.org,2002:"):
+        if node.tag not in _PLAIN_SCALAR_TAGS:
             raise _Bad(f"line {node.start_mark.line + 1}: unsupported tag {node.tag!r}")
         try:
             return self._constructor.construct_object(node)
-        except (ConstructorError, ValueError) as exc:
-            raise _Bad(f"line {node.start_mark.line + 1}: {exc}") from None
+        except ConstructorError as exc:
+            raise _Bad(f"line {node.start_mark.line + 1}: {exc.problem}") from None
+        except Exception:  # PyYAML raises KeyError, AttributeError... on odd explicit tags
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise _Bad(
+                f"line {node.start_mark.line + 1}: {node.value!r} cannot be read as a {kind}"
+            ) from None
 
 
 def _parse(text: str, source: str) -> tuple[Any, _Tree]:
@@ -196,9 +207,13 @@ def _text(value: Any, raw: str | None) -> str:
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(f"must be a number (got {value!r})")
-    if math.isnan(value) or math.isinf(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _Bad("is far too large") from None
+    if math.isnan(number) or math.isinf(number):
         raise _Bad(f"must be a finite number (got {value!r})")
-    return float(value)
+    return number
 
 
 def _whole(value: Any) -> int:
@@ -206,6 +221,8 @@ def _whole(value: Any) -> int:
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise _Bad(f"must be a whole number (got {value!r})")
+    if abs(value) > 10**15:
+        raise _Bad("is far too large")
     return value
 
 
@@ -327,7 +344,7 @@ class _Reader:
         version = data.get("leanlane")
         if version is None:
             self.problem("leanlane", f"is required: the format version, {FORMAT_VERSION}", data)
-        elif version != FORMAT_VERSION:
+        elif isinstance(version, bool) or version != FORMAT_VERSION:
             self.problem(
                 "leanlane",
                 f"format version {version!r} is not supported (this Leanlane reads "

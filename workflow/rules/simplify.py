@@ -209,7 +209,7 @@ def proactive_status(ctx: RuleContext) -> list[Candidate]:
             saved = ctx.visits(step.id) * CHASING_PREVENTED * step.duration_minutes
         people = sum(f.people for f in chasing)
         effect = (
-            f"cutting these contacts by {CHASING_PREVENTED:.0%} saves {saved:.0f} min per case"
+            f"assuming updates prevent {CHASING_PREVENTED:.0%} of these contacts"
             if branching
             else "the chasing stops because nobody needs to ask"
         )
@@ -302,8 +302,7 @@ def fix_input_at_source(ctx: RuleContext) -> list[Candidate]:
                     f"'{entry_step.name}' because the input is incomplete"
                     + (f" (only {pct:.0f}% arrives complete and accurate)" if pct < 100 else "")
                     + ". Validate it where it is first given (mandatory fields, a checklist, "
-                    f"pre-filled data): assuming {INPUT_FIXED:.0%} fewer returns, "
-                    f"{saved:.0f} min less per case."
+                    f"pre-filled data), assuming that prevents {INPUT_FIXED:.0%} of the returns."
                 ),
                 evidence=(
                     f"{share:.0%} of passes through '{check_step.name}' go round the loop again",
