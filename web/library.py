@@ -27,7 +27,8 @@ def _minutes(value: float) -> str:
 @bp.get("/")
 def index() -> str:
     entries = []
-    for path in sorted(_models_dir().glob("*.yaml")):
+    models = (p for p in sorted(_models_dir().glob("*.yaml")) if ID_PATTERN.match(p.stem))
+    for path in models:
         try:
             model = load_model(path)
         except ModelError as exc:
@@ -53,8 +54,7 @@ def model(slug: str) -> str:
     if not path.is_file():
         abort(404)
     try:
-        loaded = load_model(path)
+        analysis = analyze(load_model(path), simulation_runs=1000)
     except ModelError as exc:
         return render_template("model_error.html", slug=slug, problems=exc.lines()), 422
-    analysis = analyze(loaded, simulation_runs=1000)
     return render_template("model.html", slug=slug, analysis=analysis)

@@ -8,9 +8,11 @@ figures for the same file. :meth:`Analysis.to_dict` is the documented JSON shape
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from workflow.errors import ModelError, Problem
 from workflow.metrics import Metrics, compute_metrics
 from workflow.model import Process, ProcessModel
 from workflow.proposals import DEFAULT_LIMIT, Proposal, propose
@@ -22,6 +24,10 @@ __all__ = ["SIMULATION_STEP_BUDGET", "Analysis", "ProcessAnalysis", "analyze"]
 
 #: Simulated step visits allowed per process, so huge processes get fewer runs, not a hang.
 SIMULATION_STEP_BUDGET = 2_000_000
+#: Below this many runs percentiles mean little: the simulation is left out instead.
+MIN_SIMULATION_RUNS = 50
+#: Expected passes of one step per case beyond which a model is refused as never-ending.
+MAX_VISITS_PER_CASE = 1e6
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,24 @@ class Analysis:
         }
 
 
+def _check_figures(process: Process, metrics: Metrics) -> None:
+    """Refuse a model whose figures cannot be trusted: a loop taken so often that a case
+    practically never ends makes every per-case figure meaningless."""
+    worst = max(metrics.visits, key=metrics.visits.__getitem__)
+    visits = metrics.visits[worst]
+    summary = metrics.summary().values()
+    if visits > MAX_VISITS_PER_CASE or not all(math.isfinite(v) for v in summary):
+        raise ModelError(
+            [
+                Problem(
+                    f"processes[{process.id}].steps[{worst}]",
+                    f"a case would pass this step about {visits:,.3g} times: a loop whose way "
+                    "out is (almost) never taken",
+                )
+            ]
+        )
+
+
 def analyze(
     model: ProcessModel,
     *,
@@ -116,7 +140,9 @@ def analyze(
     """Metrics, scores and ranked proposals of a valid model.
 
     ``simulation_runs=0`` skips the Monte Carlo simulation; otherwise the runs are cut so a
-    process uses at most :data:`SIMULATION_STEP_BUDGET` simulated step visits.
+    process uses at most :data:`SIMULATION_STEP_BUDGET` simulated step visits, and left out when
+    fewer than :data:`MIN_SIMULATION_RUNS` would fit. Raises :class:`ModelError` when a loop is
+    taken so often that a case practically never ends.
     """
     as_of = as_of or dt.date.today()
     metrics: dict[str, Metrics] = {}
@@ -124,10 +150,11 @@ def analyze(
     for process in model.processes:
         blocks = find_parallel_blocks(process)[0]
         metrics[process.id] = compute_metrics(process, blocks)
+        _check_figures(process, metrics[process.id])
         simulations[process.id] = None
-        if simulation_runs > 0:
-            per_case = max(1.0, sum(metrics[process.id].visits.values()))
-            runs = max(100, min(simulation_runs, int(SIMULATION_STEP_BUDGET / per_case)))
+        per_case = max(1.0, sum(metrics[process.id].visits.values()))
+        runs = min(simulation_runs, int(SIMULATION_STEP_BUDGET / per_case))
+        if runs >= MIN_SIMULATION_RUNS:
             simulations[process.id] = simulate(process, runs, seed, blocks=blocks)
     scores = score_model(model, metrics, as_of=as_of)
     proposals = propose(model, metrics, scores, as_of=as_of, limit=limit, rules=rules)

@@ -112,9 +112,12 @@ def build_parser(
 
 def _analyze(args: argparse.Namespace) -> Analysis:
     model = load_model(args.file)
-    return analyze(
-        model, as_of=args.as_of, limit=args.limit, simulation_runs=args.runs, seed=args.seed
-    )
+    try:
+        return analyze(
+            model, as_of=args.as_of, limit=args.limit, simulation_runs=args.runs, seed=args.seed
+        )
+    except ModelError as exc:
+        raise ModelError(exc.problems, args.file) from None
 
 
 def _choose(analysis: Analysis, spec: str, source: str) -> tuple[list[Proposal], list[Proposal]]:

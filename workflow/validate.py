@@ -32,6 +32,11 @@ __all__ = [
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 #: How far the probabilities out of a choice may stray from 1 (files are written by people).
 PROBABILITY_TOLERANCE = 0.005
+#: Upper bounds that keep every yearly figure finite: about 1,900 years, a trillion cases, and
+#: a billion per hour. Anything above is a typing error, not a process.
+MAX_MINUTES = 1e9
+MAX_CASES = 1e12
+MAX_COST_PER_HOUR = 1e9
 
 
 def _number_problem(value: float, *, low: float, high: float | None = None) -> str:
@@ -44,20 +49,20 @@ def _number_problem(value: float, *, low: float, high: float | None = None) -> s
     if value < low:
         return f"must be at least {low:g} (got {value:g})"
     if high is not None and value > high:
-        return f"must be at most {high:g} (got {value:g})"
+        return f"must be at most {high:,g} (got {value:g})"
     return ""
 
 
 def _check_step_values(step: Step, where: str) -> Iterable[Problem]:
     checks: list[tuple[str, float, float, float | None]] = [
-        ("touch_minutes", step.touch_minutes, 0, None),
-        ("wait_minutes", step.wait_minutes, 0, None),
+        ("touch_minutes", step.touch_minutes, 0, MAX_MINUTES),
+        ("wait_minutes", step.wait_minutes, 0, MAX_MINUTES),
         ("customer_value", step.customer_value, 0, 5),
         ("business_value", step.business_value, 0, 5),
         ("pct_complete_accurate", step.pct_complete_accurate, 0, 100),
     ]
     if step.volume is not None:
-        checks.append(("cases_per_year", step.volume, 0, None))
+        checks.append(("cases_per_year", step.volume, 0, MAX_CASES))
     for name, value, low, high in checks:
         message = _number_problem(value, low=low, high=high)
         if message:
@@ -92,7 +97,7 @@ def _check_ids_and_lanes(process: Process, base: str, *, values: bool) -> Iterab
             f"processes[{process.id}].id",
             "must start with a letter or digit and use only letters, digits, '_', '-', '.'",
         )
-    message = _number_problem(process.volume, low=0)
+    message = _number_problem(process.volume, low=0, high=MAX_CASES)
     if message:
         yield Problem(f"{base}.cases_per_year", message)
     lane_ids: set[str] = set()
@@ -103,7 +108,7 @@ def _check_ids_and_lanes(process: Process, base: str, *, values: bool) -> Iterab
         if lane.id in lane_ids:
             yield Problem(f"{where}.id", "is used by two lanes")
         lane_ids.add(lane.id)
-        message = _number_problem(lane.cost_per_hour, low=0)
+        message = _number_problem(lane.cost_per_hour, low=0, high=MAX_COST_PER_HOUR)
         if message:
             yield Problem(f"{where}.cost_per_hour", message)
     for step in process.steps():

@@ -135,7 +135,7 @@ class _Tree:
         self._seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                raise _Bad(f"unsupported tag {node.tag!r}")
+                raise _Bad(f"line {node.start_mark.line + 1}: unsupported tag {node.tag!r}")
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
@@ -151,7 +151,7 @@ class _Tree:
             return result
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                raise _Bad(f"unsupported tag {node.tag!r}")
+                raise _Bad(f"line {node.start_mark.line + 1}: unsupported tag {node.tag!r}")
             items: list[Any] = []
             for index, item_node in enumerate(node.value):
                 items.append(self.convert(item_node))
