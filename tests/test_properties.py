@@ -58,9 +58,7 @@ def test_every_proposal_keeps_the_promises_of_the_engine(process):
     snapshot = process.fingerprint()
     analysis = analyze(ProcessModel("g", (process,)), as_of=TODAY, simulation_runs=0, limit=0)
     assert process.fingerprint() == snapshot, "the input process was changed"
-    protected = [
-        s.id for s in process.steps() if s.protected or s.value_class is ValueClass.VA
-    ]
+    protected = [s.id for s in process.steps() if s.protected or s.value_class is ValueClass.VA]
     for proposal in analysis.proposals:
         proposed = proposal.proposed
         assert check_process(proposed) == [], proposal.id  # start reaches an end, shares sum to 1
@@ -81,9 +79,7 @@ def test_compatible_proposals_combine_into_a_valid_process(process):
     result = apply_proposals(process, chosen)
     assert check_process(result) == []
     assert all(
-        kept(s.id, result)
-        for s in process.steps()
-        if s.protected or s.value_class is ValueClass.VA
+        kept(s.id, result) for s in process.steps() if s.protected or s.value_class is ValueClass.VA
     )
 
 
@@ -93,9 +89,8 @@ def test_removing_any_removable_step_keeps_start_connected_to_an_end(process, rn
     candidates = [
         s.id
         for s in process.steps()
-        if s.kind not in (StepKind.START, StepKind.END) and not RemoveStep(s.id).problem(
-            process.graph
-        )
+        if s.kind not in (StepKind.START, StepKind.END)
+        and not RemoveStep(s.id).problem(process.graph)
     ]
     if not candidates:
         return
