@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from workflow.errors import ModelError, Problem
 from workflow.metrics import Metrics, compute_metrics
 from workflow.model import Process, ProcessModel
+from workflow.performance import collector_paused
 from workflow.proposals import DEFAULT_LIMIT, Proposal, propose
 from workflow.scoring import Score, StepScore, score_model
 from workflow.simulate import Simulation, simulate
@@ -144,7 +145,18 @@ def analyze(
     fewer than :data:`MIN_SIMULATION_RUNS` would fit. Raises :class:`ModelError` when a loop is
     taken so often that a case practically never ends.
     """
-    as_of = as_of or dt.date.today()
+    with collector_paused():
+        return _analyze(model, as_of or dt.date.today(), limit, simulation_runs, seed, rules)
+
+
+def _analyze(
+    model: ProcessModel,
+    as_of: dt.date,
+    limit: int,
+    simulation_runs: int,
+    seed: int,
+    rules: Sequence[str] | None,
+) -> Analysis:
     metrics: dict[str, Metrics] = {}
     simulations: dict[str, Simulation | None] = {}
     for process in model.processes:

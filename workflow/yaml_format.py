@@ -23,6 +23,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from workflow.errors import ModelError, Problem
 from workflow.model import CES_SCALE, CesAnswer, Flag, Flow, Lane, Link, Process, ProcessModel, Step
+from workflow.performance import collector_paused
 from workflow.validate import check_model
 from workflow.vocabulary import (
     FlagCategory,
@@ -586,6 +587,11 @@ def _attach_lines(problems: list[Problem], locations: Mapping[str, int]) -> list
 
 def loads_model(text: str, source: str = "<text>") -> ProcessModel:
     """Read and validate a model; raise :class:`ModelError` naming every problem found."""
+    with collector_paused():
+        return _read(text, source)
+
+
+def _read(text: str, source: str) -> ProcessModel:
     data, tree = _parse(text, source)
     reader = _Reader(tree)
     model = reader.model(data)
