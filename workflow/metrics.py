@@ -87,12 +87,71 @@ class Metrics:
         return data
 
 
+@dataclass(frozen=True)
+class _FlowSystem:
+    """The flow equations of a process as sparse-matrix entries, built once and solved for
+    both the full visits and the first-pass visits (rework entries masked out)."""
+
+    nodes: list[str]
+    start: int
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    rework: np.ndarray  # True where the entry is a rework flow
+
+    @classmethod
+    def of(
+        cls,
+        process: Process,
+        shares: Mapping[str, list[tuple[str, float]]],
+        rework: set[tuple[str, str]],
+    ) -> _FlowSystem:
+        graph = process.graph
+        nodes = list(shares)
+        index = {node: i for i, node in enumerate(nodes)}
+        divisor = {
+            node: graph.in_degree(node)
+            for node, step in graph.nodes(data="step")
+            if step.kind is StepKind.PARALLEL_JOIN
+        }
+        rows: list[int] = []
+        cols: list[int] = []
+        values: list[float] = []
+        is_rework: list[bool] = []
+        for u, out in shares.items():
+            ui = index[u]
+            for v, share in out:
+                if share == 0:
+                    continue
+                rows.append(index[v])
+                cols.append(ui)
+                values.append(share / divisor.get(v, 1))
+                is_rework.append((u, v) in rework)
+        return cls(
+            nodes,
+            index[process.start()],
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(cols, dtype=np.int64),
+            np.asarray(values, dtype=float),
+            np.asarray(is_rework, dtype=bool),
+        )
+
+    def solve(self, *, first_pass: bool = False) -> dict[str, float]:
+        n = len(self.nodes)
+        values = np.where(self.rework, 0.0, self.values) if first_pass else self.values
+        transfer = sp.csc_matrix((values, (self.rows, self.cols)), shape=(n, n))
+        system = (sp.identity(n, format="csc") - transfer).tocsc()
+        rhs = np.zeros(n)
+        rhs[self.start] = 1.0
+        solution = np.atleast_1d(spla.spsolve(system, rhs)) if n > 1 else rhs
+        return dict(zip(self.nodes, np.maximum(solution, 0.0).tolist(), strict=True))
+
+
 def expected_visits(
     process: Process,
     *,
     first_pass: bool = False,
     shares: Mapping[str, list[tuple[str, float]]] | None = None,
-    rework: set[tuple[str, str]] | None = None,
 ) -> dict[str, float]:
     """Expected number of times a case visits each step.
 
@@ -100,39 +159,9 @@ def expected_visits(
     result is what each step would see if everything were right first time; the difference to
     the full figure is the rework.
     """
-    if shares is None:
-        shares = process.share_table()
-    graph = process.graph
-    nodes = list(graph.nodes)
-    index = {node: i for i, node in enumerate(nodes)}
-    if first_pass and rework is None:
-        rework = {(u, v) for u, v, flow in process.flows() if flow.rework}
-    divisor = {
-        node: graph.in_degree(node)
-        for node, step in graph.nodes(data="step")
-        if step.kind is StepKind.PARALLEL_JOIN
-    }
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for u in nodes:
-        ui = index[u]
-        for v, share in shares[u]:
-            if share == 0:
-                continue
-            if first_pass and (u, v) in rework:  # type: ignore[operator]
-                continue
-            rows.append(index[v])
-            cols.append(ui)
-            vals.append(share / divisor.get(v, 1))
-    n = len(nodes)
-    transfer = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
-    system = (sp.identity(n, format="csc") - transfer).tocsc()
-    rhs = np.zeros(n)
-    rhs[index[process.start()]] = 1.0
-    solution = spla.spsolve(system, rhs) if n > 1 else rhs
-    solution = np.atleast_1d(solution)
-    return {node: max(0.0, float(solution[i])) for node, i in index.items()}
+    rework = {(u, v) for u, v, flow in process.flows() if flow.rework}
+    system = _FlowSystem.of(process, shares or process.share_table(), rework)
+    return system.solve(first_pass=first_pass)
 
 
 def _own_times(step: Step) -> tuple[float, float, float]:
@@ -232,8 +261,9 @@ def compute_metrics(
     if shares is None:
         shares = process.share_table()
     rework = {(u, v) for u, v, flow in process.flows() if flow.rework}
-    visits = expected_visits(process, shares=shares)
-    first = expected_visits(process, first_pass=True, shares=shares, rework=rework)
+    system = _FlowSystem.of(process, shares, rework)
+    visits = system.solve()
+    first = system.solve(first_pass=True) if rework else visits
     if blocks is None:
         blocks = find_parallel_blocks(process)[0]
     lead_touch, lead_va, lead_wait = _elapsed(process, visits, blocks)

@@ -128,12 +128,32 @@ class Proposal:
         }
 
 
-def _lanes_affected(process: Process, proposed: Process, targets: Iterable[str]) -> tuple[str, ...]:
+def _lanes_affected(
+    process: Process, proposed: Process, targets: Iterable[str], area: Iterable[str]
+) -> tuple[str, ...]:
+    """Lanes of the steps a proposal removes, changes or adds."""
     lanes = {process.step(t).lane for t in targets if t in process}
-    for step in proposed.steps():
-        if step.id not in process or process.step(step.id) is not step:
+    for step_id in area:
+        step = proposed.step(step_id)
+        if step_id not in process or process.step(step_id) is not step:
             lanes.add(step.lane)
     return tuple(sorted(lane for lane in lanes if lane))
+
+
+def _changed_area(original: Process, proposed: Process, candidate: Candidate) -> set[str]:
+    """Steps of ``proposed`` whose flows or attributes an edit may have changed."""
+    touched = {step for edit in candidate.edits for step in edit.touches}
+    area = set(touched)
+    for step in touched:
+        if step in original:
+            area.update(original.graph.pred[step])
+            area.update(original.graph.succ[step])
+    area.update(node for node in proposed.graph if node not in original.graph)
+    area &= proposed.graph.nodes.keys()
+    for step in list(area):
+        area.update(proposed.graph.pred[step])
+        area.update(proposed.graph.succ[step])
+    return area
 
 
 def _measure(
@@ -147,7 +167,8 @@ def _measure(
     except EditError:
         return None
     shares = proposed.share_table()
-    problems, blocks = inspect_process(proposed, values=False, shares=shares)
+    area = _changed_area(process, proposed, candidate)
+    problems, blocks = inspect_process(proposed, values=False, shares=shares, only=area)
     if problems:
         return None
     after = compute_metrics(proposed, blocks, shares)
@@ -162,7 +183,7 @@ def _measure(
         rationale=candidate.rationale,
         evidence=candidate.evidence,
         risks=candidate.risks,
-        lanes_affected=_lanes_affected(process, proposed, candidate.targets),
+        lanes_affected=_lanes_affected(process, proposed, candidate.targets, area),
         pain_relieved=pain,
         edits=candidate.edits,
         proposed=proposed,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import networkx as nx
 
@@ -126,11 +126,17 @@ def _check_ids_and_lanes(process: Process, base: str, *, values: bool) -> Iterab
         yield from _check_step_values(step, where)
 
 
-def _check_shape(process: Process, base: str) -> Iterable[Problem]:
+def _check_shape(
+    process: Process, base: str, only: Collection[str] | None = None
+) -> Iterable[Problem]:
     graph = process.graph
     steps = dict(graph.nodes(data="step"))
-    indegree = dict(graph.in_degree())
-    outdegree = dict(graph.out_degree())
+    if only is None:
+        indegree = dict(graph.in_degree())
+        outdegree = dict(graph.out_degree())
+    else:
+        indegree = dict(graph.in_degree(only))
+        outdegree = dict(graph.out_degree(only))
     starts = [n for n, s in steps.items() if s.kind is StepKind.START]
     if len(starts) != 1:
         yield Problem(
@@ -140,7 +146,8 @@ def _check_shape(process: Process, base: str) -> Iterable[Problem]:
         )
     if not any(s.kind is StepKind.END for s in steps.values()):
         yield Problem(f"{base}.steps", "must have at least one step of kind 'end'")
-    for node, step in steps.items():
+    for node in indegree:
+        step = steps[node]
         kind, indeg, outdeg = step.kind, indegree[node], outdegree[node]
         if kind is StepKind.START and indeg:
             yield Problem(f"{base}.steps[{node}]", "a start step cannot have incoming flows")
@@ -170,10 +177,13 @@ def _check_shape(process: Process, base: str) -> Iterable[Problem]:
         )
 
 
-def _check_probabilities(process: Process, base: str) -> Iterable[Problem]:
+def _check_probabilities(
+    process: Process, base: str, only: Collection[str] | None = None
+) -> Iterable[Problem]:
     graph = process.graph
     nodes = graph.nodes
-    for node, out in graph.adjacency():
+    adjacency = graph.adjacency() if only is None else ((n, graph.adj[n]) for n in only)
+    for node, out in adjacency:
         probabilities = [data["flow"].probability for data in out.values()]
         if all(p is None for p in probabilities):
             if len(out) > 1 and nodes[node]["step"].kind is not StepKind.PARALLEL_SPLIT:
@@ -263,16 +273,19 @@ def inspect_process(
     *,
     values: bool = True,
     shares: Mapping[str, list[tuple[str, float]]] | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[list[Problem], list[ParallelBlock]]:
     """Problems of one process and, when it has none, its parallel blocks.
 
-    ``values=False`` skips the per-field range checks; the engine uses it on processes it built
-    itself from valid ones, where only the shape can have gone wrong.
+    ``values=False`` skips the per-field range checks, and ``only`` limits the per-step checks
+    to some steps; the engine uses both on processes it derived from a valid one, where only the
+    steps it changed can be wrong locally. Reachability and parallel blocks are always checked
+    on the whole process.
     """
     base = f"processes[{process.id}]"
-    problems = list(_check_ids_and_lanes(process, base, values=values))
-    problems += _check_shape(process, base)
-    problems += _check_probabilities(process, base)
+    problems = list(_check_ids_and_lanes(process, base, values=values)) if only is None else []
+    problems += _check_shape(process, base, only)
+    problems += _check_probabilities(process, base, only)
     if problems:
         return problems, []
     problems += _check_reachability(
