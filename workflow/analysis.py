@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from workflow.errors import ModelError, Problem
 from workflow.metrics import Metrics, compute_metrics
 from workflow.model import Process, ProcessModel
-from workflow.performance import collector_paused
+from workflow.performance import fewer_collections
 from workflow.proposals import DEFAULT_LIMIT, Proposal, propose
 from workflow.scoring import Score, StepScore, score_model
 from workflow.simulate import Simulation, simulate
@@ -145,7 +145,7 @@ def analyze(
     fewer than :data:`MIN_SIMULATION_RUNS` would fit. Raises :class:`ModelError` when a loop is
     taken so often that a case practically never ends.
     """
-    with collector_paused():
+    with fewer_collections():
         return _analyze(model, as_of or dt.date.today(), limit, simulation_runs, seed, rules)
 
 

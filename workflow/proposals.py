@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: How many candidates per process are measured in full.
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT = 15
 #: Steps x candidates measured per process at most: very large processes get fewer (never
 #: below :data:`MIN_MEASURED`) so analysis time grows with the process, not its square.
 MEASURE_BUDGET = 250_000

@@ -23,7 +23,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from workflow.errors import ModelError, Problem
 from workflow.model import CES_SCALE, CesAnswer, Flag, Flow, Lane, Link, Process, ProcessModel, Step
-from workflow.performance import collector_paused
+from workflow.performance import fewer_collections
 from workflow.validate import check_model
 from workflow.vocabulary import (
     FlagCategory,
@@ -587,7 +587,7 @@ def _attach_lines(problems: list[Problem], locations: Mapping[str, int]) -> list
 
 def loads_model(text: str, source: str = "<text>") -> ProcessModel:
     """Read and validate a model; raise :class:`ModelError` naming every problem found."""
-    with collector_paused():
+    with fewer_collections():
         return _read(text, source)
 
 
