@@ -53,6 +53,12 @@ def _require(graph: nx.DiGraph, *ids: str) -> None:
             raise EditError(f"step {step_id!r} no longer exists")
 
 
+def _require_chain(graph: nx.DiGraph, steps: Sequence[str]) -> None:
+    _require(graph, *steps)
+    if len(steps) < 2 or not is_chain(graph, steps):
+        raise EditError(f"steps {', '.join(steps)} are no longer a straight chain")
+
+
 def _step(graph: nx.DiGraph, step_id: str) -> Step:
     return graph.nodes[step_id]["step"]
 
@@ -201,9 +207,7 @@ class MergeChain:
         return self.steps
 
     def apply(self, graph: nx.DiGraph, rule: str) -> None:
-        _require(graph, *self.steps)
-        if len(self.steps) < 2 or not is_chain(graph, self.steps):
-            raise EditError(f"steps {', '.join(self.steps)} are no longer a straight chain")
+        _require_chain(graph, self.steps)
         steps = [_step(graph, s) for s in self.steps]
         if any(s.kind in _STRUCTURAL for s in steps):
             raise EditError("start, end and parallel gateways cannot be merged")
@@ -237,9 +241,7 @@ class Parallelize:
         return self.steps
 
     def apply(self, graph: nx.DiGraph, rule: str) -> None:
-        _require(graph, *self.steps)
-        if len(self.steps) < 2 or not is_chain(graph, self.steps):
-            raise EditError(f"steps {', '.join(self.steps)} are no longer a straight chain")
+        _require_chain(graph, self.steps)
         if self.split in graph or self.join in graph:
             raise EditError(f"step id {self.split!r} or {self.join!r} is already taken")
         first, last = self.steps[0], self.steps[-1]
