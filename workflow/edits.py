@@ -20,7 +20,7 @@ from typing import Any
 import networkx as nx
 
 from workflow.model import Flow, Process, Step
-from workflow.vocabulary import StepKind, ValueClass
+from workflow.vocabulary import STRUCTURAL_KINDS, StepKind, ValueClass
 
 __all__ = [
     "Edit",
@@ -41,9 +41,6 @@ class EditError(ValueError):
     """An edit that does not fit the process it is applied to."""
 
 
-_STRUCTURAL = frozenset(
-    {StepKind.START, StepKind.END, StepKind.PARALLEL_SPLIT, StepKind.PARALLEL_JOIN}
-)
 _VALUE_RANK = {ValueClass.VA: 3, ValueClass.BVA: 2, None: 1, ValueClass.NVA: 0}
 
 
@@ -98,7 +95,7 @@ class RemoveStep:
         if self.step not in graph:
             return f"step {self.step!r} no longer exists"
         step = _step(graph, self.step)
-        if step.kind in _STRUCTURAL or step.kind is StepKind.DECISION:
+        if step.kind in STRUCTURAL_KINDS or step.kind is StepKind.DECISION:
             return f"step {self.step!r} is a {step.kind.value} and cannot be removed"
         if step.protected:
             return f"step {self.step!r} is required by {step.required_by}"
@@ -209,7 +206,7 @@ class MergeChain:
     def apply(self, graph: nx.DiGraph, rule: str) -> None:
         _require_chain(graph, self.steps)
         steps = [_step(graph, s) for s in self.steps]
-        if any(s.kind in _STRUCTURAL for s in steps):
+        if any(s.kind in STRUCTURAL_KINDS for s in steps):
             raise EditError("start, end and parallel gateways cannot be merged")
         last = self.steps[-1]
         if graph.out_degree(last) > 1:

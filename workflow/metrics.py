@@ -36,14 +36,9 @@ import scipy.sparse.linalg as spla
 
 from workflow.model import Process, Step
 from workflow.structure import ParallelBlock, find_parallel_blocks
-from workflow.vocabulary import StepKind, ValueClass
+from workflow.vocabulary import STRUCTURAL_KINDS, StepKind, ValueClass
 
 __all__ = ["Metrics", "compute_metrics", "expected_visits", "handoffs_by_flow"]
-
-#: Kinds that do no work and belong to nobody: a handoff is counted between the workers around them.
-_TRANSPARENT = frozenset(
-    {StepKind.START, StepKind.END, StepKind.PARALLEL_SPLIT, StepKind.PARALLEL_JOIN}
-)
 
 
 @dataclass(frozen=True)
@@ -202,7 +197,7 @@ def _elapsed(
 
 
 def _is_worker(step: Step) -> bool:
-    return step.kind not in _TRANSPARENT and step.lane is not None
+    return step.kind not in STRUCTURAL_KINDS and step.lane is not None
 
 
 def handoffs_by_flow(
@@ -279,7 +274,7 @@ def compute_metrics(
             va += x * step.touch_minutes
         rework_touch += (x - first[step.id]) * step.touch_minutes
         lane = lanes.get(step.lane) if step.lane else None
-        if lane and lane.is_customer and step.kind not in _TRANSPARENT:
+        if lane and lane.is_customer and step.kind not in STRUCTURAL_KINDS:
             customer += x
         if step.pct_complete_accurate < 100:
             rolled *= (step.pct_complete_accurate / 100) ** min(first[step.id], 1.0)

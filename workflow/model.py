@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -173,6 +173,18 @@ class Link:
     step: str
 
 
+def _shares(kind: StepKind, out: Mapping[str, dict]) -> list[tuple[str, float]]:
+    """Share of a step's tokens each way out carries, given the flows out of it."""
+    if len(out) <= 1 or kind is StepKind.PARALLEL_SPLIT:
+        return [(target, 1.0) for target in out]
+    probabilities = [data["flow"].probability or 0.0 for data in out.values()]
+    total = sum(probabilities)
+    return [
+        (target, p / total if total > 0 else 0.0)
+        for target, p in zip(out, probabilities, strict=True)
+    ]
+
+
 @dataclass(frozen=True)
 class Process:
     """One journey or employee process; the graph is owned by this object and never shared."""
@@ -220,9 +232,6 @@ class Process:
     def with_graph(self, graph: nx.DiGraph) -> Process:
         """A process like this one around another graph."""
         return replace(self, graph=graph)
-
-    def copy(self) -> Process:
-        return self.with_graph(self.graph.copy())
 
     # --- reading ------------------------------------------------------------------------------
     def step(self, step_id: str) -> Step:
@@ -275,39 +284,14 @@ class Process:
         A parallel split sends a token down every branch (share 1 each); an exclusive choice
         splits by probability, normalised so small rounding in a file cannot leak cases.
         """
-        out = list(self.graph.succ[step_id].items())
-        if not out:
-            return []
-        if self.step(step_id).kind is StepKind.PARALLEL_SPLIT or len(out) == 1:
-            return [(target, 1.0) for target, _ in out]
-        probs = [data["flow"].probability or 0.0 for _, data in out]
-        total = sum(probs)
-        if total <= 0:
-            return [(target, 0.0) for target, _ in out]
-        return [(target, p / total) for (target, _), p in zip(out, probs, strict=True)]
+        return _shares(self.step(step_id).kind, self.graph.succ[step_id])
 
     def share_table(self) -> dict[str, list[tuple[str, float]]]:
         """:meth:`branch_shares` of every step at once (one pass, for whole-process figures)."""
-        table: dict[str, list[tuple[str, float]]] = {}
         nodes = self.graph.nodes
-        for node, out in self.graph.adjacency():
-            if not out:
-                table[node] = []
-            elif len(out) == 1 or nodes[node]["step"].kind is StepKind.PARALLEL_SPLIT:
-                table[node] = [(target, 1.0) for target in out]
-            else:
-                probs = [data["flow"].probability or 0.0 for data in out.values()]
-                total = sum(probs)
-                table[node] = [
-                    (target, p / total if total > 0 else 0.0)
-                    for target, p in zip(out, probs, strict=True)
-                ]
-        return table
-
-    def cost_per_hour(self, step: Step) -> float:
-        """A step costs what an hour of its lane costs."""
-        lane = self.lane(step.lane)
-        return lane.cost_per_hour if lane else 0.0
+        return {
+            node: _shares(nodes[node]["step"].kind, out) for node, out in self.graph.adjacency()
+        }
 
     def is_customer_step(self, step: Step) -> bool:
         lane = self.lane(step.lane)

@@ -23,7 +23,6 @@ from workflow.metrics import Metrics, compute_metrics
 from workflow.model import Link, Process, ProcessModel
 from workflow.rules import CATEGORY_ORDER, RULES, Candidate, Category, RuleContext, rules_in_order
 from workflow.scoring import StepScore
-from workflow.structure import ParallelBlock, find_parallel_blocks
 from workflow.validate import check_process, inspect_process
 
 __all__ = [
@@ -216,14 +215,11 @@ def propose_for_process(
     scores: dict[str, StepScore],
     *,
     as_of: dt.date,
-    blocks: list[ParallelBlock] | None = None,
     limit: int = DEFAULT_LIMIT,
     rules: Sequence[str] | None = None,
 ) -> list[Proposal]:
     """Measured proposals for one process (unranked)."""
-    if blocks is None:
-        blocks = find_parallel_blocks(process)[0]
-    context = RuleContext(model, process, metrics, scores, blocks, as_of)
+    context = RuleContext(model, process, metrics, scores, as_of)
     by_change: dict[tuple, Candidate] = {}
     for registered in rules_in_order():
         if rules is not None and registered.name not in rules:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from workflow.metrics import Metrics, handoffs_by_flow
 from workflow.model import CesAnswer, Flag, Process, ProcessModel, Step
-from workflow.vocabulary import FlagSource, StepKind, ValueClass
+from workflow.vocabulary import STRUCTURAL_KINDS, FlagSource, StepKind, ValueClass
 
 __all__ = [
     "HANDOFF_MINUTES",
@@ -45,10 +45,6 @@ AGREEMENT_BOOST = 1.5
 PAIN_SCALE = 12.0
 VALUE_CLASS_POINTS = {ValueClass.VA: 60.0, ValueClass.BVA: 35.0, ValueClass.NVA: 0.0, None: 20.0}
 PRIORITY_WEIGHTS = {"effort": 0.4, "pain": 0.4, "low value": 0.2}
-
-_UNSCORED = frozenset(
-    {StepKind.START, StepKind.END, StepKind.PARALLEL_SPLIT, StepKind.PARALLEL_JOIN}
-)
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ class StepScore:
 def _is_scored(step: Step) -> bool:
     """Working steps get scores; events, parallel gateways and pure routing choices (a decision
     that takes no time and has no signals) have nothing to score."""
-    if step.kind in _UNSCORED:
+    if step.kind in STRUCTURAL_KINDS:
         return False
     if step.kind is StepKind.DECISION and not step.duration_minutes:
         return bool(step.flags or step.ces)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 __all__ = [
     "BRANCHING_KINDS",
+    "STRUCTURAL_KINDS",
     "TASK_LIKE_KINDS",
     "FlagCategory",
     "FlagSource",
@@ -53,6 +54,12 @@ TASK_LIKE_KINDS = frozenset(
         StepKind.SYSTEM,
         StepKind.SUBPROCESS,
     }
+)
+
+#: Kinds that mark the shape of a process and do no work: events and parallel gateways. They
+#: are never removed or merged, carry no scores, and handoffs are counted through them.
+STRUCTURAL_KINDS = frozenset(
+    {StepKind.START, StepKind.END, StepKind.PARALLEL_SPLIT, StepKind.PARALLEL_JOIN}
 )
 
 #: Kinds whose outgoing flows are an exclusive choice by nature.

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 
 from workflow.edits import Edit
 from workflow.metrics import Metrics
 from workflow.model import Flag, Process, ProcessModel, Step
 from workflow.scoring import StepScore
-from workflow.structure import ParallelBlock
 from workflow.vocabulary import FlagCategory
 
 __all__ = ["RULES", "Candidate", "Category", "Rule", "RuleContext", "rule", "rules_in_order"]
@@ -63,10 +61,7 @@ class RuleContext:
     process: Process
     metrics: Metrics
     scores: dict[str, StepScore]
-    blocks: list[ParallelBlock]
     as_of: dt.date
-    #: a candidate must save at least this share of a case's lead time (or relieve pain) to count
-    min_share: float = field(default=0.0)
 
     def step(self, step_id: str) -> Step:
         return self.process.step(step_id)
@@ -100,15 +95,6 @@ class RuleContext:
             step.volume if step.volume is not None else (self.process.volume * self.visits(step.id))
         )
         return volume * step.touch_minutes / 60
-
-    @cached_property
-    def in_block(self) -> dict[str, ParallelBlock]:
-        """The innermost parallel block each step sits in."""
-        result: dict[str, ParallelBlock] = {}
-        for block in sorted(self.blocks, key=lambda b: -len(b.inner)):
-            for node in block.inner:
-                result[node] = block
-        return result
 
 
 @dataclass(frozen=True)
