@@ -1,0 +1,45 @@
+"""DOT attributes of nodes and edges, with every piece of user text escaped on the way.
+
+Both layouts build their node and edge attributes here, so there is one place where user text
+meets DOT.
+"""
+
+from __future__ import annotations
+
+import graphviz
+
+from workflow.render.canvas import Edge, Node
+from workflow.render.text import label_text, plain, safe_link
+
+__all__ = ["edge_attributes", "node_attributes", "node_label"]
+
+
+def node_label(node: Node, width: int | None = None, lines: int = 3) -> str:
+    text = label_text(node.label, width=min(width or node.wrap, node.wrap), max_lines=lines)
+    for line in node.subtitle.splitlines():
+        text = graphviz.nohtml(f"{text}\\n{plain(line, 60)}")
+    return text
+
+
+def node_attributes(node: Node, width: int | None = None, lines: int = 3) -> dict[str, str]:
+    attrs = dict(node.style)
+    attrs["label"] = node_label(node, width, lines)
+    attrs["tooltip"] = plain(node.tooltip or node.label)
+    if node.element_id:
+        attrs["id"] = safe_link("#" + node.element_id)[1:]
+    if node.link:
+        attrs["URL"] = safe_link(node.link)
+        attrs["target"] = "_top"
+    if node.badge:
+        attrs["xlabel"] = plain(node.badge, 60)
+    return attrs
+
+
+def edge_attributes(edge: Edge, label_limit: int = 40) -> dict[str, str]:
+    attrs = dict(edge.style)
+    if edge.label:
+        attrs["label"] = plain(edge.label, label_limit)
+    attrs["tooltip"] = plain(edge.tooltip or edge.label or " ")
+    if edge.back or not edge.constrain:
+        attrs["constraint"] = "false"
+    return attrs
