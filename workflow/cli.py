@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workflow.analysis import Analysis, analyze
 from workflow.errors import ModelError
+from workflow.model import Process
 from workflow.proposals import (
     DEFAULT_LIMIT,
     Proposal,
@@ -23,12 +24,26 @@ from workflow.proposals import (
     apply_to_model,
     choose_compatible,
 )
+from workflow.render import (
+    FORMATS,
+    HEATMAP_MEASURES,
+    Diagram,
+    Renderer,
+    RenderError,
+    pain_heatmap,
+    process_map,
+    proposal_diff,
+    proposal_side_by_side,
+    service_blueprint,
+)
+from workflow.render.engine import DEFAULT_TIME_LIMIT, LAYOUTS
 from workflow.report import render_text
 from workflow.yaml_format import load_model, save_model
 
 __all__ = ["UserError", "build_parser", "dispatch", "main", "run_reporting_errors"]
 
 EXIT_USAGE = 2
+VIEWS = ("map", "blueprint", "heatmap", "proposal")
 MAX_ERROR_LINES = 20
 
 
@@ -50,6 +65,16 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
     return value
 
 
@@ -104,6 +129,24 @@ def build_parser(
         help="comma-separated proposal ids or ranks, or 'all' for every compatible proposal",
     )
     apply.add_argument("-o", "--output", required=True, help="where to write the new model")
+
+    draw = commands.add_parser("render", help="draw a process as SVG, PNG or PDF")
+    _add_analysis_options(draw)
+    draw.add_argument("--view", choices=VIEWS, default="map", help="what to draw (default map)")
+    draw.add_argument("--process", help="process or journey id (default: the first in the file; "
+                      "for a blueprint, the first journey)")
+    draw.add_argument("--proposal", metavar="ID|RANK", help="the proposal to show (view proposal)")
+    draw.add_argument("--side-by-side", action="store_true",
+                      help="proposal view: before and after instead of one diff picture")
+    draw.add_argument("--measure", choices=HEATMAP_MEASURES, default="priority",
+                      help="heatmap fill (default priority)")
+    draw.add_argument("--format", choices=FORMATS, default=None,
+                      help="svg, png or pdf (default: from the output's suffix, else svg)")
+    draw.add_argument("--layout", choices=LAYOUTS, default="grid",
+                      help="grid: lanes in order, any size (default); layered: Graphviz dot")
+    draw.add_argument("--time-limit", type=_positive, default=DEFAULT_TIME_LIMIT,
+                      help=f"seconds a layout may take (default {DEFAULT_TIME_LIMIT:g})")
+    draw.add_argument("-o", "--output", required=True, help="the file to write")
     if extend is not None:
         extend(commands)
 
@@ -166,6 +209,68 @@ def _command_propose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pick_process(analysis: Analysis, wanted: str | None, journey: bool) -> Process:
+    processes = analysis.model.processes
+    if wanted is not None:
+        for process in processes:
+            if process.id == wanted:
+                return process
+        raise UserError(
+            f"no process {wanted!r}; this file has: {', '.join(p.id for p in processes)}"
+        )
+    if journey:
+        journeys = [p for p in processes if p.is_journey]
+        if not journeys:
+            raise UserError("a blueprint needs a customer journey, and this file has none")
+        return journeys[0]
+    return processes[0]
+
+
+def _diagram(args: argparse.Namespace, analysis: Analysis) -> Diagram:
+    if args.view == "proposal":
+        if not args.proposal:
+            raise UserError("--view proposal needs --proposal ID or rank (see 'leanlane analyze')")
+        proposal = _choose(analysis, args.proposal, args.file)[0][0]
+        process = analysis.model.process(proposal.process)
+        draw = proposal_side_by_side if args.side_by_side else proposal_diff
+        return draw(process, proposal)
+    process = _pick_process(analysis, args.process, journey=args.view == "blueprint")
+    if args.view == "blueprint":
+        if not process.is_journey:
+            raise UserError(f"{process.id!r} is an employee process; a blueprint needs a journey")
+        return service_blueprint(analysis.model, process.id, analysis)
+    if args.view == "heatmap":
+        return pain_heatmap(process, analysis.process(process.id), measure=args.measure)
+    return process_map(process, analysis.process(process.id))
+
+
+def _command_render(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    fmt = args.format or output.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        fmt = "svg" if args.format is None and not output.suffix else fmt
+    if fmt not in FORMATS:
+        raise UserError(
+            f"{output}: cannot tell the format from {output.suffix!r}; "
+            f"use --format {'|'.join(FORMATS)}"
+        )
+    analysis = _analyze(args)
+    diagram = _diagram(args, analysis)
+    try:
+        result = Renderer(layout=args.layout, time_limit=args.time_limit).render(diagram, fmt)
+    except RenderError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        output.write_bytes(result.data)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+    print(f"Wrote {diagram.title} to {output} ({fmt}, {result.layout} layout, "
+          f"{result.seconds:.2f} s)")
+    for note in result.notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run one parsed engine command and return its exit status."""
     if args.command == "validate":
@@ -183,6 +288,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "propose":
         return _command_propose(args)
+    if args.command == "render":
+        return _command_render(args)
     raise AssertionError(f"unknown command {args.command!r}")
 
 

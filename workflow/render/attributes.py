@@ -14,24 +14,22 @@ from workflow.render.text import label_text, plain, safe_link
 __all__ = ["edge_attributes", "node_attributes", "node_label"]
 
 
-def node_label(node: Node, width: int | None = None, lines: int = 3) -> str:
-    text = label_text(node.label, width=min(width or node.wrap, node.wrap), max_lines=lines)
+def node_label(node: Node) -> str:
+    text = label_text(node.label, width=node.wrap, max_lines=node.max_lines)
     for line in node.subtitle.splitlines():
         text = graphviz.nohtml(f"{text}\\n{plain(line, 60)}")
     return text
 
 
-def node_attributes(node: Node, width: int | None = None, lines: int = 3) -> dict[str, str]:
+def node_attributes(node: Node) -> dict[str, str]:
     attrs = dict(node.style)
-    attrs["label"] = node_label(node, width, lines)
+    attrs["label"] = node_label(node)
     attrs["tooltip"] = plain(node.tooltip or node.label)
     if node.element_id:
         attrs["id"] = safe_link("#" + node.element_id)[1:]
     if node.link:
         attrs["URL"] = safe_link(node.link)
         attrs["target"] = "_top"
-    if node.badge:
-        attrs["xlabel"] = plain(node.badge, 60)
     return attrs
 
 

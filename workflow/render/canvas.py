@@ -40,10 +40,10 @@ class Node:
     link: str = ""
     element_id: str = ""
     style: dict[str, str] = field(default_factory=dict)
-    badge: str = ""
     subtitle: str = ""
     column: int | None = None
     wrap: int = 22
+    max_lines: int = 3
 
 
 @dataclass

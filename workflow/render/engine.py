@@ -2,11 +2,11 @@
 
 Diagrams are laid out on our swimlane grid by default (:mod:`workflow.render.grid`); ``dot``
 may be asked for instead. The Graphviz bundled in the ``pygraphviz`` wheels draws them, so
-``pip install`` is enough; a system ``dot`` is used when configured (``LEANLANE_DOT`` or ``dot_command``). Each
-layout runs in a process of its own, killed at its deadline. ``dot`` gets a share of the time limit
-that grows with the diagram's size; if it fails or runs out, the same diagram is drawn on the
-grid, which takes linear time. Results, failures included, are cached by a hash of the
-DOT text, so an unchanged diagram is never laid out twice.
+``pip install`` is enough; a system ``dot`` is used when configured (``LEANLANE_DOT`` or
+``dot_command``). Each layout runs in a process of its own, killed at its deadline. ``dot``
+gets a share of the time limit that grows with the diagram's size; if it fails or runs out,
+the same diagram is drawn on the grid, which takes linear time. Results, failures included,
+are cached by a hash of the DOT text, so an unchanged diagram is never laid out twice.
 """
 
 from __future__ import annotations

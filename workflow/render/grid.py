@@ -153,7 +153,7 @@ def grid_graph(diagram: Diagram) -> graphviz.Digraph:
                     if node.band == key:
                         where = placed[node.key]
                         cluster.node(names[node.key], pos=pos(where.x, where.y),
-                                     **node_attributes(node, lines=3))
+                                     **node_attributes(node))
             if band is not None and band.line_below:
                 graph.node(f"line_{section.key}_{key}", label=label_text(band.line_below, 20, 2),
                            shape="plaintext", fontsize="9", fontcolor="#555555",

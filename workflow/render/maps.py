@@ -92,18 +92,18 @@ def pain_heatmap(
             badges.append(f"staff {score.staff_signals}")
         if score.customer_signals:
             badges.append(f"customers {score.customer_signals}")
-        if score.agreement:
-            badges.append("both flag it")
-        node.badge = " · ".join(badges)
         if step.kind is StepKind.DECISION:
             node.subtitle = ""
+        elif badges:
+            node.subtitle += "\n" + " · ".join(badges)
+            node.max_lines = 2
     lower = 0.0
     legend = []
     for upper, fill, font in SCORE_BINS:
         legend.append(LegendEntry(f"{measure} {lower:.0f}–{upper:.0f}", fill, "box",
                                   {"style": "rounded,filled", "fontcolor": font}))
         lower = upper
-    legend.append(LegendEntry("staff N · customers N: flags and hard CES answers on the step",
+    legend.append(LegendEntry("staff N · customers N: flags and hard CES answers",
                               "#ffffff", "plaintext"))
     legend.extend(_flow_legend())
     return Diagram(
