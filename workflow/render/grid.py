@@ -21,7 +21,7 @@ from workflow.render.routing import Box, route, spline
 from workflow.render.style import FONT
 from workflow.render.text import label_text
 
-__all__ = ["columns", "grid_graph"]
+__all__ = ["columns", "grid_graph", "route_spacing"]
 
 POINTS = 72.0
 NODE_WIDTH = 1.9  # inches
@@ -32,6 +32,16 @@ GUTTER = 130.0  # room for the band names at the left
 BAND_PAD = 12.0
 SECTION_GAP = 50.0
 TITLE_ROOM = 30.0
+
+
+def route_spacing() -> dict[str, float]:
+    """The grid's pitches and free gaps, as :func:`workflow.render.routing.route` needs them."""
+    return {
+        "column_pitch": COLUMN,
+        "row_pitch": ROW,
+        "column_gap": COLUMN - NODE_WIDTH * POINTS,
+        "row_gap": ROW - NODE_HEIGHT * POINTS,
+    }
 
 
 def columns(section: Section) -> dict[str, int]:
@@ -161,9 +171,8 @@ def grid_graph(diagram: Diagram) -> graphviz.Digraph:
     for section, placed, *_ in layouts:
         blocked = {(box.column, box.y) for box in placed.values()}
         for index, edge in enumerate(section.edges):
-            path = route(placed[edge.tail], placed[edge.head], index,
-                         column_gap=COLUMN - NODE_WIDTH * POINTS,
-                         row_gap=ROW - NODE_HEIGHT * POINTS, blocked=blocked)
+            path = route(placed[edge.tail], placed[edge.head], index, **route_spacing(),
+                         blocked=blocked)
             attrs = edge_attributes(edge, label_limit=18)
             attrs["pos"] = spline(path.points, path.tip, total)
             if edge.label:

@@ -46,14 +46,18 @@ def route(
     head: Box,
     index: int,
     *,
+    column_pitch: float,
+    row_pitch: float,
     column_gap: float,
     row_gap: float,
     blocked: set[tuple[int, float]],
 ) -> Route:
     """The route of edge number ``index`` from ``tail`` to ``head``.
 
-    ``blocked`` holds ``(column, y)`` of every step, to tell whether a straight horizontal run
-    is free.
+    Vertical runs keep to the middle of the gap between two columns (``column_pitch`` apart,
+    ``column_gap`` free between the widest steps), horizontal runs to the middle of the gap
+    between two stacked rows. ``blocked`` holds ``(column, y)`` of every step, to tell whether
+    a straight horizontal run is free.
     """
     if tail.column == head.column:
         down = head.y > tail.y
@@ -71,16 +75,16 @@ def route(
         points = (exit_, base)
         return Route(points, tip, ((exit_[0] + base[0]) / 2, tail.y - 7))
     shift = _offset(index, column_gap)
-    gap_after = tail.x + tail.half_width + column_gap / 2 + shift
-    gap_before = head.x - head.half_width - column_gap / 2 + shift
+    gap_after = tail.x + column_pitch / 2 + shift
+    gap_before = head.x - column_pitch / 2 + shift
     if forward and all((c, head.y) not in blocked for c in range(tail.column + 1, head.column)):
         points = (exit_, (gap_after, tail.y), (gap_after, head.y), base)
         return Route(points, tip, ((gap_after + base[0]) / 2, head.y - 7))
     lane_shift = _offset(index, row_gap)
     if forward:
-        channel = head.y - head.half_height - row_gap / 2 + lane_shift
+        channel = head.y - row_pitch / 2 + lane_shift
     else:
-        channel = tail.y + tail.half_height + row_gap / 2 + lane_shift
+        channel = tail.y + row_pitch / 2 + lane_shift
     points = (
         exit_,
         (gap_after, tail.y),

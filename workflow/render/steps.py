@@ -94,11 +94,11 @@ def step_node(
     style.setdefault("fillcolor", "#ffffff")
     wrap = 22
     if step.kind is StepKind.DECISION:
-        style.update(width="1.5", height="0.9", fontsize="8")
+        style.update(width="1.5", height="0.8", fontsize="8")
         wrap = 16
     elif step.kind in _SMALL_KINDS:
-        style.update(width="0.95", height="0.95", fontsize="8")
-        wrap = 11
+        style.update(width="0.8", height="0.8", fontsize="8")
+        wrap = 10
     if step.protected:
         style["penwidth"] = "2"
     label = step.name
