@@ -779,3 +779,53 @@ def test_the_installed_leanlane_script_prints_the_same_json_as_the_in_process_ca
     assert result.returncode == code == 0
     assert result.stderr == ""
     assert json.loads(result.stdout) == json.loads(out)
+
+
+@pytest.mark.parametrize("view", ["map", "blueprint", "heatmap"])
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<svg"), (".png", b"\x89PNG"),
+                                               (".pdf", b"%PDF")])
+def test_render_writes_every_view_in_every_format(tmp_path, capsys, view, suffix, magic):
+    out = tmp_path / f"out{suffix}"
+    model = str(MODELS / "insurance_claim.yaml")
+    assert main(["render", model, "--view", view, "--runs", "0", "-o", str(out)]) == 0
+    assert magic in out.read_bytes()[:400]
+    assert f"to {out}" in capsys.readouterr().out
+
+
+def test_render_a_proposal_by_rank_as_diff_and_side_by_side(tmp_path):
+    model = str(MODELS / "insurance_claim.yaml")
+    for extra in ([], ["--side-by-side"]):
+        out = tmp_path / f"p{len(extra)}.svg"
+        args = ["render", model, "--view", "proposal", "--proposal", "1", "--runs", "0"]
+        assert main([*args, *extra, "-o", str(out)]) == 0
+        assert b"Proposal" in out.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--view", "proposal"], "needs --proposal"),
+        (["--view", "proposal", "--proposal", "nope"], "no proposal 'nope'"),
+        (["--process", "nope"], "no process 'nope'; this file has: file_claim, claims"),
+        (["--view", "blueprint", "--process", "claims"], "needs a journey"),
+    ],
+)
+def test_render_reports_what_is_wrong(tmp_path, capsys, extra, message):
+    model = str(MODELS / "insurance_claim.yaml")
+    out = tmp_path / "x.svg"
+    assert main(["render", model, "--runs", "0", *extra, "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_render_refuses_an_output_whose_format_it_cannot_tell(tmp_path, capsys):
+    model = str(MODELS / "insurance_claim.yaml")
+    assert main(["render", model, "-o", str(tmp_path / "x.gif")]) == 2
+    assert "use --format svg|png|pdf" in capsys.readouterr().err
+
+
+def test_render_takes_the_format_option_over_the_suffix(tmp_path):
+    out = tmp_path / "diagram.out"
+    model = str(MODELS / "insurance_claim.yaml")
+    assert main(["render", model, "--runs", "0", "--format", "pdf", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")

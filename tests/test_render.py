@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import stat
@@ -67,7 +68,9 @@ def test_every_step_of_every_shipped_process_is_drawn_with_id_link_and_tooltip(p
     for item in analysis.processes:
         process = item.process
         svg = renderer.render(process_map(process, item), "svg").data
-        nodes = {g.get("id"): g for g in _groups(svg, "node") if g.get("id", "").startswith("step:")}
+        nodes = {
+            g.get("id"): g for g in _groups(svg, "node") if g.get("id", "").startswith("step:")
+        }
         assert set(nodes) == {f"step:{process.id}:{s}" for s in process.graph}
         for step in process.steps():
             anchor = nodes[f"step:{process.id}:{step.id}"].find(f"{SVG}g/{SVG}a")
@@ -86,17 +89,17 @@ def test_lanes_are_stacked_in_the_order_the_process_lists_them(claim, renderer):
 
 
 def test_rework_is_dashed_and_probabilities_label_the_branches(claim, renderer):
-    model, analysis = claim
+    model, _analysis = claim
     process = model.process("claims")
     svg = renderer.render(process_map(process), "svg").data.decode()
     assert "stroke-dasharray" in svg  # rework loop
-    for source, target, flow in process.flows():
+    for source, _target, flow in process.flows():
         if process.graph.out_degree(source) > 1 and flow.probability is not None:
             assert f"{flow.probability:.0%}" in svg
 
 
 def test_heatmap_fills_steps_by_priority_and_counts_signals(claim, renderer):
-    model, analysis = claim
+    _model, analysis = claim
     item = analysis.process("claims")
     svg = renderer.render(pain_heatmap(item.process, item), "svg").data
     nodes = {g.get("id"): g for g in _groups(svg, "node")}
@@ -170,7 +173,9 @@ def test_proposal_views_refuse_another_process(claim):
         proposal_diff(other, proposal)
 
 
-@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
+@pytest.mark.parametrize(
+    ("fmt", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF")]
+)
 def test_every_format_renders(claim, renderer, fmt, magic):
     model, _ = claim
     data = renderer.render(process_map(model.process("file_claim")), fmt).data
@@ -297,7 +302,7 @@ def test_grid_steps_never_overlap_and_edges_never_cross_a_step(size, seed, lanes
         tail, head = placed[edge.tail], placed[edge.head]
         path = route(tail, head, index, **route_spacing(), blocked=blocked)
         points = path.points
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             assert x0 == x1 or y0 == y1, "segments run along the grid"
             for key, box in items:
                 if key in (edge.tail, edge.head):
