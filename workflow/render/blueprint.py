@@ -12,6 +12,7 @@ from workflow.analysis import Analysis
 from workflow.model import Process, ProcessModel, Step
 from workflow.render.canvas import Band, Diagram, Edge, LegendEntry, Section, mark_back_edges
 from workflow.render.grid import columns
+from workflow.render.maps import value_legend
 from workflow.render.steps import LinkBuilder, default_link, flow_edge, step_node
 from workflow.render.style import EDGE_COLOURS, VALUE_FILLS
 from workflow.vocabulary import LaneKind, Layer, StepKind
@@ -89,8 +90,9 @@ def service_blueprint(
                 node.band = _employee_row(process, served).value
                 node.column = column[journey_keys[step.id]]
                 lane = process.lane(served.lane)
-                node.subtitle = " · ".join(x for x in (lane.name if lane else "", node.subtitle)
+                node.subtitle = "\n".join(x for x in (lane.name if lane else "", node.subtitle)
                                            if x)
+                node.max_lines = 2
                 section.nodes.append(node)
                 placed[where] = key
             section.edges.append(
@@ -108,10 +110,9 @@ def service_blueprint(
                 edge.constrain = False
                 section.edges.append(edge)
     legend = [
-        LegendEntry("journey step", VALUE_FILLS[None]),
-        LegendEntry("dotted line: served by", "#ffffff", "plaintext",
-                    {"fontcolor": EDGE_COLOURS["link"]}),
-        LegendEntry("value-adding (VA)", VALUE_FILLS[next(iter(VALUE_FILLS))]),
+        *value_legend(),
+        LegendEntry("dotted line: served by (journey step to the work behind it)", "#ffffff",
+                    "plaintext", {"fontcolor": EDGE_COLOURS["link"]}),
     ]
     return Diagram(
         name=f"blueprint_{journey.id}",

@@ -10,7 +10,7 @@ from workflow.render.style import EDGE_COLOURS, SCORE_BINS, VALUE_FILLS, score_f
 from workflow.report import format_minutes
 from workflow.vocabulary import STRUCTURAL_KINDS, StepKind, ValueClass
 
-__all__ = ["HEATMAP_MEASURES", "pain_heatmap", "process_map"]
+__all__ = ["HEATMAP_MEASURES", "pain_heatmap", "process_map", "value_legend"]
 
 HEATMAP_MEASURES = ("priority", "pain")
 
@@ -35,6 +35,15 @@ def _flow_legend() -> list[LegendEntry]:
     ]
 
 
+def value_legend() -> list[LegendEntry]:
+    return [
+        LegendEntry("value-adding (VA)", VALUE_FILLS[ValueClass.VA]),
+        LegendEntry("business-required (BVA)", VALUE_FILLS[ValueClass.BVA]),
+        LegendEntry("non-value-adding (NVA)", VALUE_FILLS[ValueClass.NVA]),
+        LegendEntry("value not set", VALUE_FILLS[None]),
+    ]
+
+
 def process_map(
     process: Process,
     analysis: ProcessAnalysis | None = None,
@@ -47,10 +56,7 @@ def process_map(
         process, fills=fills, scores=analysis.scores if analysis else None, link=link
     )
     legend = [
-        LegendEntry("value-adding (VA)", VALUE_FILLS[ValueClass.VA]),
-        LegendEntry("business-required (BVA)", VALUE_FILLS[ValueClass.BVA]),
-        LegendEntry("non-value-adding (NVA)", VALUE_FILLS[ValueClass.NVA]),
-        LegendEntry("value not set", VALUE_FILLS[None]),
+        *value_legend(),
         LegendEntry("thick border: required by a rule", "#ffffff", "box",
                     {"style": "rounded,filled", "penwidth": "2"}),
         *_flow_legend(),
