@@ -14,7 +14,8 @@ Because the machine is noisy, the same run also times a baseline on the same dia
 ``dot`` on the DOT with lane clusters (``workflow.render.layered.layered_graph(diagram).source``)
 run by the renderer's own worker, ``python -m workflow.layout_worker dot svg``, killed at a cap;
 a time-out or a non-zero exit counts as a failure. ``Renderer(layout="layered")`` (``dot`` within
-a size-based budget, the grid when it fails) is timed on the goal sizes too, for information.
+a size-based budget, the grid when it fails) is timed on the goal sizes too, for information,
+and so is ``dot`` on the same DOT with the lane clusters dropped (plain subgraphs instead).
 
     python bench/render.py             # 200, 1,000, 2,000 steps + 60 graphs; updates the doc
     python bench/render.py --quick     # 200 and 1,000 steps + 20 graphs of up to 1,000 steps
@@ -76,6 +77,13 @@ DOT_CAP_QUICK = 10.0
 TIME_LIMIT = 20.0
 WORKER = [sys.executable, "-m", "workflow.layout_worker"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
+#: Graphviz's chatter in a layout failure's message, left out of the notes we print.
+NOISE = re.compile(
+    r'Fontconfig warning: "[^"]*", line \d+: [^"]*"[^"]*"\s*'
+    r"|Warning: graph has \d+ nodes\.\.\.layout may take a long time\.\s*"
+    r"|python: "
+)
+CLUSTER = re.compile(r"\bsubgraph cluster_\w+ \{")
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
@@ -133,8 +141,9 @@ def tangle(process: Process, rng: random.Random, extra: int) -> tuple[Process, i
         ways = list(graph.succ[node])
         for head in ways:
             old = graph.edges[node, head]["flow"]
-            graph.edges[node, head]["flow"] = Flow(1 / len(ways), rework=old.rework,
-                                                   label=old.label)
+            graph.edges[node, head]["flow"] = Flow(
+                1 / len(ways), rework=old.rework, label=old.label
+            )
     name = process.name.replace("Generated process", "Tangled process")
     return dataclasses.replace(process, graph=graph, name=name), added
 
@@ -276,13 +285,20 @@ def run_dot_once(dot: str, cap: float) -> tuple[float, str, str, int]:
     return seconds, "ok", errors[0] if errors else "", len(errors)
 
 
-def run_dot(diagram: Diagram, cap: float, repeats: int) -> DotRun:
+def without_clusters(dot: str) -> str:
+    """The same DOT with every cluster a plain subgraph: no lane boxes, nothing else changed."""
+    return CLUSTER.sub("{", dot)
+
+
+def run_dot(diagram: Diagram, cap: float, repeats: int, clusters: bool = True) -> DotRun:
     """Plain dot, DOT text built inside the timer (as the renderer builds its own)."""
     result = DotRun(cap=cap)
     while len(result.seconds) < repeats:
         gc.collect()
         start = time.perf_counter()
         dot = layered_graph(diagram).source
+        if not clusters:
+            dot = without_clusters(dot)
         build_s = time.perf_counter() - start
         seconds, status, detail, errors = run_dot_once(dot, cap)
         result.seconds.append(build_s + seconds)
@@ -308,6 +324,7 @@ class GoalResult:
     ours: Ours = field(default_factory=Ours)
     dot: DotRun = field(default_factory=DotRun)
     layered: Ours = field(default_factory=Ours)
+    unclustered: DotRun = field(default_factory=DotRun)
 
 
 def bench_goal(spec: Spec, cap: float, log: Callable[[str], None]) -> GoalResult:
@@ -319,12 +336,16 @@ def bench_goal(spec: Spec, cap: float, log: Callable[[str], None]) -> GoalResult
     diagram = process_map(process)
     result.map_s = time.perf_counter() - start
     result.loops = sum(edge.back for section in diagram.sections for edge in section.edges)
-    log(f"  {spec.kind:>10} {result.steps:>5} steps: grid, plain dot (cap {cap:.0f} s), layered")
+    log(
+        f"  {spec.kind:>10} {result.steps:>5} steps: grid, plain dot (cap {cap:.0f} s), layered, "
+        "dot without clusters"
+    )
     grid = Renderer(cache=MemoryCache(0), layout="grid", time_limit=TIME_LIMIT)
     result.ours = run_ours(grid, diagram, process, REPEATS)
     result.dot = run_dot(diagram, cap, REPEATS)
     layered = Renderer(cache=MemoryCache(0), layout="layered", time_limit=TIME_LIMIT)
     result.layered = run_ours(layered, diagram, process, REPEATS)
+    result.unclustered = run_dot(diagram, cap, REPEATS, clusters=False)
     return result
 
 
@@ -431,7 +452,8 @@ def verdict(ok: bool | None) -> str:
 
 
 def short(text: str, limit: int = 90) -> str:
-    text = " ".join(text.split()).replace("|", "/")
+    text = NOISE.sub("", text).removeprefix("drawn on the swimlane grid because ")
+    text = " ".join(text.split()).replace("|", "/").replace("`", "'")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -503,12 +525,23 @@ class Report:
             )
         return rows
 
-    LAYERED_HEAD = ("process", "steps", "dot budget s", "layered s", "drawn with", "note")
+    LAYERED_HEAD = (
+        "process",
+        "steps",
+        "dot budget s",
+        "layered s",
+        "drawn with",
+        "note",
+        "dot w/o clusters s",
+        "dot w/o clusters",
+        "that / grid",
+    )
 
     def layered_rows(self) -> list[list[str]]:
         rows = []
         for g in self.goal_results:
-            lay = g.layered
+            lay, bare = g.layered, g.unclustered
+            ratio = f"x{med(bare.seconds) / med(g.ours.seconds):.1f}" if bare.ok else "-"
             rows.append(
                 [
                     g.spec.kind,
@@ -516,7 +549,10 @@ class Report:
                     f"{min(layered_budget(g.steps), TIME_LIMIT):.2f}",
                     "FAILED" if lay.failed else fmt_s(med(lay.seconds)),
                     lay.layout or "-",
-                    short(lay.error or (lay.notes[0] if lay.notes else "")),
+                    short(lay.error or (lay.notes[0] if lay.notes else ""), 70),
+                    dot_time(bare) + (f" ({len(bare.seconds)}x)" if bare.ok else ""),
+                    dot_outcome(bare),
+                    ratio,
                 ]
             )
         return rows
@@ -560,9 +596,7 @@ class Report:
         lines.append(
             f"{len(self.items)} graphs: sizes {', '.join(f'{s:,}' for s in sizes)} (requested "
             f"steps), each structured and tangled, seed {SET_SEED} + size; valid per "
-            f"check_process: "
-            + ", ".join(f"{valid[k]}/{total[k]} {k}" for k in KINDS)
-            + "."
+            f"check_process: " + ", ".join(f"{valid[k]}/{total[k]} {k}" for k in KINDS) + "."
         )
         by_status = Counter(i.dot.status for i in self.items if not i.dot.ok)
         by_kind = Counter(i.spec.kind for i in self.items if not i.dot.ok)
@@ -574,8 +608,9 @@ class Report:
                 "plain dot failed on "
                 + ", ".join(f"{by_kind[k]}/{total[k]} {k}" for k in KINDS)
                 + ": "
-                + "; ".join(f"{n}x {status}: {detail}" for (status, detail), n in
-                            reasons.most_common())
+                + "; ".join(
+                    f"{n}x {status}: {detail}" for (status, detail), n in reasons.most_common()
+                )
                 + "."
             )
             first = min((i for i in self.items if not i.dot.ok), key=lambda i: i.steps)
@@ -638,7 +673,8 @@ class Report:
         out.write("median of the runs;\nbaseline plain dot on layered_graph(diagram).source via ")
         out.write(f"the layout worker (cap {self.caps[0]:.0f} s).\n")
         out.write(plain_table(self.GOAL_HEAD, self.goal_rows()))
-        out.write("\nRenderer(layout='layered') on the same diagrams (informative)\n")
+        out.write("\nInformative: Renderer(layout='layered') on the same diagrams, and plain dot ")
+        out.write("on the same DOT\nwith its clusters made plain subgraphs (no lane boxes)\n")
         out.write(plain_table(self.LAYERED_HEAD, self.layered_rows()))
         out.write("\nGenerated set, one run each\n")
         out.write(plain_table(self.SET_HEAD, self.set_rows()))
@@ -665,7 +701,7 @@ class Report:
             "forward and backward, across lanes, each way out of such a step at 1/k). "
             f"Goal-size graphs use seed {SEED} + size. `process_map` runs outside the timer "
             "('map s'); the timed run is `Renderer(cache=MemoryCache(0)).render(diagram, "
-            "\"svg\")`, the default grid layout, median of the runs. Every time includes "
+            '"svg")`, the default grid layout, median of the runs. Every time includes '
             f"starting a layout process, {self.startup:.3f} s on an empty graph. "
             "'lane clusters': lanes with steps that have their cluster in the SVG, and "
             "(in brackets) the clusters in it.",
@@ -679,8 +715,10 @@ class Report:
             "",
             md_table(self.GOAL_HEAD, self.goal_rows()),
             "",
-            "`Renderer(layout=\"layered\")` on the same diagrams, for information: `dot` within "
-            "its budget (0.3 s + 1.1 ms a step), the grid when `dot` fails or runs out.",
+            'For information, on the same diagrams: `Renderer(layout="layered")` (`dot` '
+            "within its budget of 0.3 s + 1.1 ms a step, the grid when `dot` fails or runs "
+            "out; median of the runs, the note says why it fell back), and plain `dot` on the "
+            "same DOT with every cluster turned into a plain subgraph (no lane boxes; same cap).",
             "",
             md_table(self.LAYERED_HEAD, self.layered_rows()),
             "",
@@ -691,8 +729,7 @@ class Report:
             md_table(self.SET_HEAD, self.set_rows()),
             "",
             *(f"- {line}" for line in self.set_summary()),
-            *(["- failures of ours:"] + [f"  - {g}: {w}" for g, w in failures] if failures
-              else []),
+            *(["- failures of ours:"] + [f"  - {g}: {w}" for g, w in failures] if failures else []),
             "",
             md_table(("goal", "measured", "verdict"), [list(g) for g in self.goals()]),
             END_MARK,
@@ -737,8 +774,9 @@ def warm_up() -> tuple[float, str]:
     times = []
     for _ in range(REPEATS):
         start = time.perf_counter()
-        done = subprocess.run([*WORKER, "nop2", "svg"], input=b"digraph {}", capture_output=True,
-                              check=False)
+        done = subprocess.run(
+            [*WORKER, "nop2", "svg"], input=b"digraph {}", capture_output=True, check=False
+        )
         times.append(time.perf_counter() - start)
     found = re.search(rb"Generated by graphviz version (\S+)", done.stdout)
     small = process_map(random_process(random.Random(SEED), 20))
