@@ -63,8 +63,8 @@ GOALS = {200: 0.5, 1_000: 2.0, 2_000: 5.0}
 QUICK_GOAL_SIZES = (200, 1_000)
 KINDS = ("structured", "tangled")
 SEED = 20_260_101
-#: The generated set: this many log-spaced sizes, each drawn structured and tangled.
 SET_SEED = SEED + 1_000_000
+#: The generated set: (smallest, largest, how many) log-spaced sizes, each structured and tangled.
 SET_SIZES = (10, 2_000, 30)
 QUICK_SET_SIZES = (10, 1_000, 10)
 REPEATS = 3
@@ -461,7 +461,6 @@ def short(text: str, limit: int = 90) -> str:
 class Report:
     goal_results: list[GoalResult]
     items: list[SetItem]
-    goal_sizes: tuple[int, ...]
     caps: tuple[float, float]
     startup: float
     machine: dict[str, str]
@@ -624,8 +623,8 @@ class Report:
         if drew_with_errors:
             lines.append(
                 f"plain dot drew {len(drew_with_errors)} more but reported errors on stderr "
-                f"(e.g. {short(drew_with_errors[0].dot.detail, 60)}), so those drawings lack "
-                "edges."
+                f"(e.g. {short(drew_with_errors[0].dot.detail, 60)}), so edges may be missing or "
+                "misdrawn in them."
             )
         return lines
 
@@ -753,18 +752,23 @@ def md_table(head: tuple[str, ...], rows: list[list[str]]) -> str:
 
 
 def write_doc(section: str, path: Path = DOC) -> None:
-    """Replace the render section, or add it after the engine section (else at the end)."""
+    """Replace the render section, or add it after the engine section and the notes that follow
+    it (before the next ``## `` heading or marked section), else at the end."""
     text = path.read_text(encoding="utf-8") if path.exists() else DOC_INTRO
     start, end = text.find(START_MARK), text.find(END_MARK)
     after = text.find(AFTER_MARK)
     section = section.rstrip("\n")
     if start != -1 and end > start:
         text = text[:start] + section + text[end + len(END_MARK) :]
-    elif after != -1:
-        at = after + len(AFTER_MARK)
-        text = text[:at] + "\n\n" + section + text[at:]
     else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
+        at = -1
+        if after != -1:
+            ahead = (text.find("\n## ", after), text.find("\n<!-- ", after + len(AFTER_MARK)))
+            at = min((i for i in ahead if i != -1), default=-1)
+        if at == -1:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        else:
+            text = text[:at].rstrip("\n") + "\n\n" + section + "\n" + text[at:]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
@@ -813,7 +817,6 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         goal_results,
         items,
-        goal_sizes,
         caps,
         startup,
         machine_info(graphviz_version, Renderer(cache=MemoryCache(0)).backend),

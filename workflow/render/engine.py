@@ -60,8 +60,8 @@ class LayoutFailed(Exception):
 def layered_budget(nodes: int) -> float:
     """Seconds ``dot`` may take on a diagram of ``nodes`` steps before the grid is used.
 
-    About three times what ``dot`` needs on a well-formed process of that size (see
-    bench/render.py), so only tangled graphs fall back.
+    Short on purpose: ``dot`` with lane clusters often fails or is slow on processes of a
+    hundred steps and more (bench/render.py), and the grid is the answer then.
     """
     return 0.3 + 0.0011 * nodes
 
@@ -164,7 +164,11 @@ def _run(command: list[str], dot: str, engine: str, timeout: float) -> tuple[byt
         raise LayoutFailed(f"{engine} took longer than {timeout:.1f} s") from None
     except OSError as exc:
         raise RenderError(f"cannot run Graphviz ({command[0]}): {exc.strerror}") from None
-    messages = done.stderr.decode("utf-8", "replace").splitlines()
+    messages = [
+        line
+        for line in done.stderr.decode("utf-8", "replace").splitlines()
+        if line.strip() and not line.startswith("Fontconfig")
+    ]
     if done.returncode != 0 or not done.stdout:
         raise LayoutFailed(f"{engine}: " + " ".join(messages[-3:]))
     return done.stdout, messages
