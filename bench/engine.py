@@ -22,26 +22,31 @@ import argparse
 import cProfile
 import datetime as dt
 import gc
-import importlib.metadata
 import io
 import math
-import os
-import platform
 import pstats
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import scipy
 import yaml
+from reporting import (
+    DOC,
+    ROOT,
+    fmt_s,
+    machine_info,
+    marks,
+    md_table,
+    plain_table,
+    write_section,
+)
 
 from workflow import yaml_format
 from workflow.analysis import analyze
@@ -68,18 +73,7 @@ PARSE_LOADER = getattr(yaml_format, "_LOADER", yaml.SafeLoader)
 GOAL_1K_SECONDS = 0.5
 GOAL_10K_SECONDS = 10.0
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-START_MARK = "<!-- engine:start -->"
-END_MARK = "<!-- engine:end -->"
-DOC_INTRO = """# Benchmarks
-
-Figures measured with the scripts in `bench/` (see `bench/README.md`). Every benchmark times a
-naive baseline in the same run, because the machine is noisy: compare within a section, not
-across sections or machines.
-
-How to reproduce: `python bench/engine.py` (from the repository root, after `pip install -e .`).
-"""
+START_MARK, END_MARK = marks("engine")
 
 
 # --- timing helpers ------------------------------------------------------------------------------
@@ -256,64 +250,12 @@ def bench_size(size: int, previous_dense: tuple[int, float] | None, log: Callabl
 
 
 # --- report --------------------------------------------------------------------------------------
-def machine_info() -> dict[str, str]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "cpus": f"{os.cpu_count()} ({usable} usable)",
-        "cpu": cpu,
-        "os": f"{platform.system()} {platform.release()}",
-        "libraries": (
-            f"numpy {np.__version__}, scipy {scipy.__version__}, networkx {nx.__version__}, "
-            f"PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__}; "
-            f"YAML parse column uses {PARSE_LOADER.__name__})"
-        ),
-        "source": source_version(),
-    }
-
-
-def source_version() -> str:
-    """The commit measured, and whether the engine had uncommitted changes."""
-    try:
-        version = "leanlane " + importlib.metadata.version("leanlane")
-    except importlib.metadata.PackageNotFoundError:
-        version = "leanlane (not installed)"
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "workflow"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return version
-    return f"{version}, commit {commit}" + (" + uncommitted changes in workflow/" if dirty else "")
-
-
-def fmt_s(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:.4f}" if value < 10 else f"{value:.2f}"
+def engine_machine_info() -> dict[str, str]:
+    return machine_info(
+        f"numpy {np.__version__}, scipy {scipy.__version__}, networkx {nx.__version__}, "
+        f"PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__}; "
+        f"YAML parse column uses {PARSE_LOADER.__name__})"
+    )
 
 
 def size_text(n_bytes: int) -> str:
@@ -481,32 +423,6 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def plain_table(head: tuple[str, ...], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    line = "  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out) + "\n"
-
-
-def md_table(head: tuple[str, ...], rows: list[list[str]]) -> str:
-    align = [":---", *("---:" for _ in head[1:])]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def write_doc(section: str, path: Path = DOC) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else DOC_INTRO
-    start, end = text.find(START_MARK), text.find(END_MARK)
-    if start != -1 and end > start:
-        text = text[:start] + section.rstrip("\n") + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def profile(size: int) -> str:
     text = build(size)
     profiler = cProfile.Profile()
@@ -548,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             previous_dense = (result.steps, min(result.dense))
     report = Report(
         results,
-        machine_info(),
+        engine_machine_info(),
         dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         time.perf_counter() - began,
     )
@@ -558,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cProfile, one load + analyze of {args.profile} steps, top 15 by own time")
         print(profile(args.profile))
     if not args.no_write:
-        write_doc(report.markdown())
+        write_section("engine", report.markdown())
         print(f"wrote the engine section of {DOC.relative_to(ROOT)}")
     return 0 if all(r.agree() for r in results if not r.dense_skipped) else 1
 

@@ -28,11 +28,9 @@ import argparse
 import dataclasses
 import datetime as dt
 import gc
-import importlib.metadata
 import io
 import math
 import os
-import platform
 import random
 import re
 import signal
@@ -44,11 +42,20 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import graphviz
 import networkx as nx
 import pygraphviz
+from reporting import (
+    DOC,
+    ROOT,
+    fmt_s,
+    machine_info,
+    marks,
+    md_table,
+    plain_table,
+    write_section,
+)
 
 from workflow.generate import random_process
 from workflow.model import Flow, Process
@@ -85,17 +92,7 @@ NOISE = re.compile(
 )
 CLUSTER = re.compile(r"\bsubgraph cluster_\w+ \{")
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-START_MARK = "<!-- render:start -->"
-END_MARK = "<!-- render:end -->"
-AFTER_MARK = "<!-- engine:end -->"
-DOC_INTRO = """# Benchmarks
-
-Figures measured with the scripts in `bench/` (see `bench/README.md`). Every benchmark times a
-naive baseline in the same run, because the machine is noisy: compare within a section, not
-across sections or machines.
-"""
+START_MARK, END_MARK = marks("render")
 
 
 # --- the graphs ----------------------------------------------------------------------------------
@@ -375,64 +372,12 @@ def bench_set(specs: list[Spec], cap: float, log: Callable[[str], None]) -> list
 
 
 # --- report --------------------------------------------------------------------------------------
-def machine_info(graphviz_version: str, backend: str) -> dict[str, str]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "cpus": f"{os.cpu_count()} ({usable} usable)",
-        "cpu": cpu,
-        "os": f"{platform.system()} {platform.release()}",
-        "libraries": (
-            f"pygraphviz {pygraphviz.__version__} (Graphviz {graphviz_version}), "
-            f"graphviz (Python) {graphviz.__version__}, networkx {nx.__version__}; "
-            f"renderer uses {backend}"
-        ),
-        "source": source_version(),
-    }
-
-
-def source_version() -> str:
-    """The commit measured, and whether the renderer had uncommitted changes."""
-    try:
-        version = "leanlane " + importlib.metadata.version("leanlane")
-    except importlib.metadata.PackageNotFoundError:
-        version = "leanlane (not installed)"
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "workflow"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return version
-    return f"{version}, commit {commit}" + (" + uncommitted changes in workflow/" if dirty else "")
-
-
-def fmt_s(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:.4f}" if value < 10 else f"{value:.2f}"
+def render_machine_info(graphviz_version: str, backend: str) -> dict[str, str]:
+    return machine_info(
+        f"pygraphviz {pygraphviz.__version__} (Graphviz {graphviz_version}), "
+        f"graphviz (Python) {graphviz.__version__}, networkx {nx.__version__}; "
+        f"renderer uses {backend}"
+    )
 
 
 def dot_time(run: DotRun) -> str:
@@ -736,43 +681,6 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def plain_table(head: tuple[str, ...], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    line = "  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out) + "\n"
-
-
-def md_table(head: tuple[str, ...], rows: list[list[str]]) -> str:
-    align = [":---", *("---:" for _ in head[1:])]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def write_doc(section: str, path: Path = DOC) -> None:
-    """Replace the render section, or add it after the engine section and the notes that follow
-    it (before the next ``## `` heading or marked section), else at the end."""
-    text = path.read_text(encoding="utf-8") if path.exists() else DOC_INTRO
-    start, end = text.find(START_MARK), text.find(END_MARK)
-    after = text.find(AFTER_MARK)
-    section = section.rstrip("\n")
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(END_MARK) :]
-    else:
-        at = -1
-        if after != -1:
-            ahead = (text.find("\n## ", after), text.find("\n<!-- ", after + len(AFTER_MARK)))
-            at = min((i for i in ahead if i != -1), default=-1)
-        if at == -1:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        else:
-            text = text[:at].rstrip("\n") + "\n\n" + section + "\n" + text[at:]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def warm_up() -> tuple[float, str]:
     """Start-up of a layout process (median of 3, empty graph), and the Graphviz version."""
     times = []
@@ -819,13 +727,13 @@ def main(argv: list[str] | None = None) -> int:
         items,
         caps,
         startup,
-        machine_info(graphviz_version, Renderer(cache=MemoryCache(0)).backend),
+        render_machine_info(graphviz_version, Renderer(cache=MemoryCache(0)).backend),
         dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         time.perf_counter() - began,
     )
     print(report.text())
     if not args.no_write:
-        write_doc(report.markdown())
+        write_section("render", report.markdown(), after="engine")
         print(f"wrote the render section of {DOC.relative_to(ROOT)}")
     return 1 if report.our_failures() else 0
 
