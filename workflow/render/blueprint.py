@@ -14,7 +14,7 @@ from workflow.render.canvas import Band, Diagram, Edge, LegendEntry, Section, ma
 from workflow.render.grid import columns
 from workflow.render.maps import value_legend
 from workflow.render.steps import LinkBuilder, default_link, flow_edge, step_node
-from workflow.render.style import EDGE_COLOURS, VALUE_FILLS
+from workflow.render.style import EDGE_COLOURS
 from workflow.vocabulary import LaneKind, Layer, StepKind
 
 __all__ = ["service_blueprint"]
@@ -65,7 +65,6 @@ def service_blueprint(
     journey_keys = {s.id: f"j_{s.id}" for s in journey.steps()}
     for step in journey.steps():
         node = step_node(journey, step, key=journey_keys[step.id],
-                         fill=VALUE_FILLS[step.value_class],
                          score=scores.get((journey.id, step.id)), link=link)
         node.band = _journey_row(journey, step).value
         if step.customer_name:
@@ -85,8 +84,7 @@ def service_blueprint(
             if where not in placed:
                 served = process.step(link_.step)
                 key = f"e_{link_.process}_{link_.step}"
-                node = step_node(process, served, key=key, fill=VALUE_FILLS[served.value_class],
-                                 score=scores.get(where), link=link)
+                node = step_node(process, served, key=key, score=scores.get(where), link=link)
                 node.band = _employee_row(process, served).value
                 node.column = column[journey_keys[step.id]]
                 lane = process.lane(served.lane)

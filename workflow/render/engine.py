@@ -238,9 +238,8 @@ class Renderer:
         began = time.perf_counter()
         notes: list[str] = []
         nodes = diagram.node_count
-        if self.layout == "grid":
-            pass
-        elif diagram.layered and nodes <= self.layered_max_nodes:
+        wants_dot = self.layout == "layered" and diagram.layered
+        if wants_dot and nodes <= self.layered_max_nodes:
             dot = layered_graph(diagram).source
             timeout = min(self.budget(nodes), self.time_limit)
             try:
@@ -248,7 +247,7 @@ class Renderer:
                 return Rendered(data, fmt, "layered", time.perf_counter() - began, cached)
             except LayoutFailed as exc:
                 notes.append(f"drawn on the swimlane grid because {exc}")
-        elif diagram.layered:
+        elif wants_dot:
             notes.append(f"drawn on the swimlane grid: {nodes:,} steps is beyond dot's range")
         grid = grid_graph(diagram).source
         remaining = self.time_limit - (time.perf_counter() - began)

@@ -14,9 +14,13 @@ from collections import defaultdict
 import graphviz
 import networkx as nx
 
-from workflow.render.attributes import edge_attributes, node_attributes
+from workflow.render.attributes import (
+    caption_label,
+    edge_attributes,
+    node_attributes,
+    node_names,
+)
 from workflow.render.canvas import Diagram, Section
-from workflow.render.layered import caption_label, node_names
 from workflow.render.routing import Box, route, spline
 from workflow.render.style import FONT
 from workflow.render.text import label_text

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import graphviz
 
-from workflow.render.attributes import edge_attributes, node_attributes
+from workflow.render.attributes import (
+    caption_label,
+    edge_attributes,
+    node_attributes,
+    node_names,
+)
 from workflow.render.canvas import Diagram, Section
 from workflow.render.style import FONT
 from workflow.render.text import label_text, plain
 
-__all__ = ["caption_label", "layered_graph", "node_names", "size_attributes"]
+__all__ = ["layered_graph", "size_attributes"]
 
 #: Above this many nodes ``dot`` gets cheaper settings (measured in bench/render.py).
 LARGE = 150
@@ -27,19 +32,6 @@ def size_attributes(nodes: int) -> dict[str, str]:
         return {"mclimit": "1.0"}
     return {"mclimit": "0.3", "nslimit": "2", "nslimit1": "2", "searchsize": "20",
             "remincross": "false"}
-
-
-def node_names(diagram: Diagram) -> dict[str, str]:
-    """DOT names for the nodes: plain ``n0``, ``n1`` ... so no key can be read as a port."""
-    return {
-        node.key: f"n{i}"
-        for i, node in enumerate(n for section in diagram.sections for n in section.nodes)
-    }
-
-
-def caption_label(diagram: Diagram) -> str:
-    lines = [plain(diagram.title, 200)] + [plain(line, 300) for line in diagram.caption]
-    return graphviz.nohtml("\\l".join(lines) + "\\l")
 
 
 def _section_body(graph: graphviz.Digraph, section: Section, names: dict[str, str]) -> None:

@@ -51,10 +51,7 @@ def process_map(
     link: LinkBuilder = default_link,
 ) -> Diagram:
     """Swimlanes, shapes by step kind, fill by value class, loops and handoffs marked."""
-    fills = {s.id: VALUE_FILLS[s.value_class] for s in process.steps()}
-    section = process_section(
-        process, fills=fills, scores=analysis.scores if analysis else None, link=link
-    )
+    section = process_section(process, scores=analysis.scores if analysis else None, link=link)
     legend = [
         *value_legend(),
         LegendEntry("thick border: required by a rule", "#ffffff", "box",

@@ -7,7 +7,7 @@ from workflow.model import Process
 from workflow.proposals import Proposal
 from workflow.render.canvas import Diagram, LegendEntry, mark_back_edges
 from workflow.render.steps import LinkBuilder, default_link, flow_edge, process_section, step_node
-from workflow.render.style import EDGE_COLOURS, VALUE_FILLS
+from workflow.render.style import EDGE_COLOURS
 from workflow.report import format_minutes
 
 __all__ = ["metric_deltas", "proposal_diff", "proposal_side_by_side"]
@@ -43,6 +43,11 @@ def metric_deltas(before: Metrics, after: Metrics) -> list[str]:
     ]
 
 
+def _check_process(process: Process, proposal: Proposal) -> None:
+    if proposal.process != process.id:
+        raise ValueError(f"proposal {proposal.id} is for process {proposal.process!r}")
+
+
 def _title(proposal: Proposal) -> str:
     return f"Proposal {proposal.id} ({proposal.category.value}): {proposal.title}"
 
@@ -52,11 +57,9 @@ def proposal_diff(
 ) -> Diagram:
     """One picture of the change: removed steps red dashed, merged or changed steps outlined,
     new steps and flows green, removed flows red dashed."""
-    if proposal.process != process.id:
-        raise ValueError(f"proposal {proposal.id} is for process {proposal.process!r}")
+    _check_process(process, proposal)
     after = proposal.proposed
-    fills = {s.id: VALUE_FILLS[s.value_class] for s in after.steps()}
-    section = process_section(after, fills=fills, link=link)
+    section = process_section(after, link=link)
     nodes = {node.key: node for node in section.nodes}
     names = {s.id: s.name for s in process.steps()}
     for step in after.steps():
@@ -121,15 +124,10 @@ def proposal_side_by_side(
     process: Process, proposal: Proposal, *, link: LinkBuilder = default_link
 ) -> Diagram:
     """The process before and after the proposal, one above the other, same scale."""
-    if proposal.process != process.id:
-        raise ValueError(f"proposal {proposal.id} is for process {proposal.process!r}")
-    before = process_section(
-        process, key="before", title="Before", link=link, prefix="before:",
-        fills={s.id: VALUE_FILLS[s.value_class] for s in process.steps()},
-    )
+    _check_process(process, proposal)
+    before = process_section(process, key="before", title="Before", link=link, prefix="before:")
     after = process_section(
-        proposal.proposed, key="after", title="After", link=link, prefix="after:",
-        fills={s.id: VALUE_FILLS[s.value_class] for s in proposal.proposed.steps()},
+        proposal.proposed, key="after", title="After", link=link, prefix="after:"
     )
     return Diagram(
         name=f"proposal_{proposal.id}_sides",

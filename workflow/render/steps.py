@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from workflow.model import Flow, Process, Step
 from workflow.render.canvas import Band, Edge, Node, Section, mark_back_edges
-from workflow.render.style import BAND_FILLS, EDGE_COLOURS, KIND_SHAPES, KIND_WORDS
+from workflow.render.style import BAND_FILLS, EDGE_COLOURS, KIND_SHAPES, KIND_WORDS, VALUE_FILLS
 from workflow.report import format_minutes
 from workflow.scoring import StepScore
 from workflow.vocabulary import STRUCTURAL_KINDS, StepKind
@@ -89,9 +89,8 @@ def step_node(
     prefix: str = "",
 ) -> Node:
     style = dict(KIND_SHAPES[step.kind])
-    if fill is not None and step.kind not in _SMALL_KINDS:
-        style["fillcolor"] = fill
-    style.setdefault("fillcolor", "#ffffff")
+    if step.kind not in _SMALL_KINDS:
+        style["fillcolor"] = fill or VALUE_FILLS[step.value_class]
     wrap = 22
     if step.kind is StepKind.DECISION:
         style.update(width="1.5", height="0.8", fontsize="8")
@@ -148,7 +147,10 @@ def process_section(
     link: LinkBuilder = default_link,
     prefix: str = "",
 ) -> Section:
-    """A process as a section: its lanes, steps and flows, loops marked."""
+    """A process as a section: its lanes, steps and flows, loops marked.
+
+    Steps are filled by ``fills`` where it names them, else by their value class.
+    """
     fills = fills or {}
     scores = scores or {}
     keys = {step.id: f"{prefix}{step.id}" for step in process.steps()}  # unique per section
