@@ -1,33 +1,94 @@
-"""The Leanlane web app: a Flask application factory over the ``workflow`` engine."""
+"""The Leanlane web app: a Flask application factory over the ``workflow`` engine.
+
+``create_app`` only wires things together: it never touches the database. ``leanlane run``
+creates or upgrades the schema and loads the demo organisation before serving.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-__all__ = ["create_app"]
+__all__ = ["BLUEPRINTS", "create_app"]
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "process_models"
+#: Feature packages, each with its blueprint ``bp``, views, forms and templates.
+BLUEPRINTS = (
+    "web.auth",
+    "web.home",
+    "web.owners",
+    "web.staff",
+    "web.public",
+    "web.review",
+    "web.insights",
+    "web.admin",
+)
+
+
+def _secret_key(instance: Path) -> str:
+    """A key kept in the instance folder, made on first use, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then ``LEANLANE_*`` environment variables, then test overrides.
-
-    Nothing is read or computed here; pages load models on request.
-    """
-    app = Flask(__name__)
+    """Build the app: defaults, then ``LEANLANE_*`` environment variables, then test overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
     app.config.from_mapping(
         MODELS_DIR=str(DEFAULT_MODELS_DIR),
-        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        DATABASE_URL=os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'leanlane.sqlite3'}",
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        SESSION_COOKIE_NAME="leanlane_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
+        RENDER_TIME_LIMIT=20,
+        SMTP_HOST="",
+        SMTP_PORT=587,
+        SMTP_USERNAME="",
+        SMTP_PASSWORD="",
+        SMTP_STARTTLS=True,
+        MAIL_FROM="leanlane@localhost",
     )
     app.config.from_prefixed_env("LEANLANE")
     if test_config is not None:
         app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
 
-    from web import library
+    from web import database, errors, rendering, security, templating
+    from web.extensions import csrf, limiter
 
-    app.register_blueprint(library.bp)
+    database.init_app(app)
+    rendering.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
     return app

@@ -1,31 +1,115 @@
-"""The ``leanlane`` console command: the engine's commands plus ``run``, which serves the app."""
+"""The ``leanlane`` console command: the engine's commands plus the web app's.
+
+``run`` creates or upgrades the database, loads the demo organisation on the very first run
+(printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema
+and ``set-password`` changes a user's password from the terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
 
-from workflow.cli import build_parser, dispatch, run_reporting_errors
+from sqlalchemy import func, select
+
+from workflow.adapters import tables as t
+from workflow.adapters.database import transaction, upgrade
+from workflow.cli import UserError, build_parser, dispatch, run_reporting_errors
 
 __all__ = ["main"]
 
 
-def _add_run(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("run", help="serve the web app on http://HOST:PORT")
+def _add_web_commands(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "run", help="create or upgrade the database, load the demo on first run, and serve"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    serve.add_argument(
+        "--no-demo", action="store_true", help="start with an empty database, no demo data"
+    )
+    commands.add_parser("migrate", help="create or upgrade the database schema and exit")
+    password = commands.add_parser("set-password", help="set a user's password")
+    password.add_argument("email", help="the user's e-mail address")
+    password.add_argument(
+        "--stdin", action="store_true", help="read the new password from standard input"
+    )
+
+
+def _prepare(app, *, demo: bool) -> None:
+    """Upgrade the schema; on an empty database, load the demo organisation and say so."""
+    from web import database, rendering
+    from workflow.services.demo import demo_exists, seed_demo
+
+    upgrade(database.engine(app))
+    if not demo:
+        return
+    with transaction(database.session_factory(app)) as session:
+        if demo_exists(session):
+            return
+        print("Loading the demo organisation (first run)...", flush=True)
+        users = seed_demo(
+            session,
+            app.config["MODELS_DIR"],
+            renderer=rendering.renderer(app),
+            step_url=rendering.step_url,
+        )
+    print("\nDemo users (shown only this once):")
+    for user in users:
+        print(f"  {user.role:<9} {user.email:<34} password: {user.password}")
+    print(
+        "\nChange a password after logging in (Account), or here with:\n"
+        "  leanlane set-password EMAIL\n",
+        flush=True,
+    )
+
+
+def _set_password(app, email: str, from_stdin: bool) -> int:
+    from web import database
+    from workflow.services.accounts import set_password
+    from workflow.services.errors import InvalidInput
+
+    upgrade(database.engine(app))
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise UserError("the two passwords differ; nothing was changed")
+    with transaction(database.session_factory(app)) as session:
+        user = session.scalar(select(t.User).where(func.lower(t.User.email) == email.lower()))
+        if user is None:
+            raise UserError(f"no user has the e-mail address {email!r}")
+        try:
+            set_password(session, user, password)
+        except InvalidInput as exc:
+            raise UserError(str(exc)) from None
+    print(f"Password of {email} changed; their other sessions were logged out.")
+    return 0
+
+
+def _web_command(args: argparse.Namespace) -> int:
+    from web import create_app, database
+
+    app = create_app()
+    if args.command == "migrate":
+        upgrade(database.engine(app))
+        print("The database schema is up to date.")
+        return 0
+    if args.command == "set-password":
+        return _set_password(app, args.email, args.stdin)
+    _prepare(app, demo=not args.no_demo)
+    print(f"Leanlane is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    app.run(host=args.host, port=args.port, threaded=True)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(_add_run).parse_args(argv)
-    if args.command == "run":
-        from web import create_app
-
-        app = create_app()
-        print(f"Leanlane is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)")
-        app.run(host=args.host, port=args.port)
-        return 0
+    args = build_parser(_add_web_commands).parse_args(argv)
+    if args.command in ("run", "migrate", "set-password"):
+        return run_reporting_errors(lambda: _web_command(args))
     return run_reporting_errors(lambda: dispatch(args))
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "dumps_model",
     "load_model",
+    "loads_draft",
     "loads_model",
     "model_to_data",
     "save_model",
@@ -589,6 +590,22 @@ def loads_model(text: str, source: str = "<text>") -> ProcessModel:
     """Read and validate a model; raise :class:`ModelError` naming every problem found."""
     with fewer_collections():
         return _read(text, source)
+
+
+def loads_draft(text: str, source: str = "<text>") -> tuple[ProcessModel, list[Problem]]:
+    """Read a model whose fields are valid but whose shape may not be finished yet.
+
+    Raises :class:`ModelError` for field problems (a bad number, an unknown word); returns the
+    shape problems (a step nobody reaches, probabilities that do not add up) beside the model,
+    so an editor can keep a half-drawn process and say what is left to fix.
+    """
+    with fewer_collections():
+        data, tree = _parse(text, source)
+        reader = _Reader(tree)
+        model = reader.model(data)
+        if reader.problems:
+            raise ModelError(reader.problems, source)
+        return model, _attach_lines(check_model(model), reader.locations)
 
 
 def _read(text: str, source: str) -> ProcessModel:

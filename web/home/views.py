@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from sqlalchemy import func, select
+
+from web.database import db
+from web.security import current_user, login_required
+from web.templating import endpoint_url
+from workflow.adapters import repository as repo
+from workflow.adapters import tables as t
+
+bp = Blueprint("home", __name__)
+
+#: Where each role starts after logging in.
+LANDING = {
+    "staff": "home.processes",
+    "owner": "home.processes",
+    "reviewer": "review.index",
+    "admin": "home.processes",
+}
+
+
+@bp.get("/")
+def index():
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    return redirect(endpoint_url(LANDING.get(user.role, "")) or url_for("home.processes"))
+
+
+@bp.get("/processes")
+@login_required
+def processes():
+    user = current_user()
+    session = db()
+    rows = repo.org_processes(session, user.org_id)
+    open_flags = dict(
+        session.execute(
+            select(t.Flag.process_id, func.count())
+            .where(t.Flag.org_id == user.org_id, t.Flag.status.in_(("new", "under_review")))
+            .group_by(t.Flag.process_id)
+        ).all()
+    )
+    mine = set(
+        session.scalars(
+            select(t.ProcessMember.process_id).where(t.ProcessMember.user_id == user.id)
+        )
+    )
+    journeys = [r for r in rows if r.perspective == "customer_journey"]
+    employee = [r for r in rows if r.perspective != "customer_journey"]
+    employee.sort(key=lambda r: (r.id not in mine, r.name.lower()))
+    return render_template(
+        "home/processes.html",
+        journeys=journeys,
+        employee=employee,
+        mine=mine,
+        open_flags=open_flags,
+        can_edit=user.role in ("owner", "admin"),
+    )

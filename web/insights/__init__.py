@@ -1,0 +1,7 @@
+"""insights pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("insights", __name__)
+
+__all__ = ["bp"]

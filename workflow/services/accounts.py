@@ -1,0 +1,217 @@
+"""Organisations, users, passwords and invitations.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults follow RFC 9106's second
+recommendation). Invitations carry a random token that is stored only as its SHA-256 hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.adapters import tables as t
+from workflow.services.errors import InvalidInput, NotFound
+
+__all__ = [
+    "INVITE_DAYS",
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
+    "accept_invite",
+    "authenticate",
+    "create_organisation",
+    "create_user",
+    "end_sessions",
+    "hash_password",
+    "invite_user",
+    "set_password",
+    "set_role",
+    "slugify",
+    "user_for_invite",
+    "verify_password",
+]
+
+ROLES = ("admin", "owner", "staff", "reviewer")
+ROLE_WORDS = {
+    "admin": "Administrator",
+    "owner": "Process owner",
+    "staff": "Frontline staff",
+    "reviewer": "Improvement team",
+}
+MIN_PASSWORD_LENGTH = 10
+INVITE_DAYS = 7
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+_hasher = PasswordHasher()
+#: Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong
+#: password and does not reveal who has an account.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return bool(password_hash) and _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80] or "organisation"
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise InvalidInput("Enter an e-mail address like name@example.org.", "email")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", "password"
+        )
+    if len(password) > 1000:
+        raise InvalidInput("Use at most 1,000 characters for the password.", "password")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"Choose one of the roles: {', '.join(ROLES)}.", "role")
+
+
+def create_organisation(session: Session, name: str) -> t.Organisation:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the organisation a name.", "name")
+    base = slugify(name)
+    slug, n = base, 1
+    while session.scalar(select(t.Organisation.id).where(t.Organisation.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    org = t.Organisation(name=name[:200], slug=slug)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def _email_taken(session: Session, email: str) -> bool:
+    return bool(session.scalar(select(t.User.id).where(func.lower(t.User.email) == email)))
+
+
+def create_user(
+    session: Session, org: t.Organisation, email: str, name: str, role: str, password: str
+) -> t.User:
+    email = _clean_email(email)
+    _check_role(role)
+    _check_password(password)
+    if _email_taken(session, email):
+        raise InvalidInput("A user with this e-mail address already exists.", "email")
+    user = t.User(
+        org_id=org.id,
+        email=email,
+        name=name.strip()[:200] or email,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> t.User | None:
+    """The active user with these credentials, or None (same answer for every failure)."""
+    user = session.scalar(select(t.User).where(func.lower(t.User.email) == email.strip().lower()))
+    if user is None or not user.password_hash:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = t.utcnow()
+    return user
+
+
+def set_password(session: Session, user: t.User, password: str) -> None:
+    """Change a password; every session of the user ends."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def end_sessions(user: t.User) -> None:
+    """Sessions remember the version they were made with; bumping it ends them all."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_user(
+    session: Session, admin: t.User, email: str, name: str, role: str
+) -> tuple[t.User, str]:
+    """A new user of the admin's organisation and the token of their invitation link."""
+    email = _clean_email(email)
+    _check_role(role)
+    if _email_taken(session, email):
+        raise InvalidInput("A user with this e-mail address already exists.", "email")
+    token = secrets.token_urlsafe(32)
+    user = t.User(
+        org_id=admin.org_id,
+        email=email,
+        name=name.strip()[:200] or email,
+        role=role,
+        password_hash="",
+        invite_token_hash=_token_hash(token),
+        invite_expires_at=t.utcnow() + dt.timedelta(days=INVITE_DAYS),
+        invited_by_id=admin.id,
+    )
+    session.add(user)
+    session.flush()
+    return user, token
+
+
+def user_for_invite(session: Session, token: str) -> t.User | None:
+    if not token or len(token) > 200:
+        return None
+    user = session.scalar(select(t.User).where(t.User.invite_token_hash == _token_hash(token)))
+    if user is None or user.invite_expires_at is None or user.invite_expires_at < t.utcnow():
+        return None
+    return user
+
+
+def accept_invite(session: Session, token: str, password: str) -> t.User:
+    user = user_for_invite(session, token)
+    if user is None:
+        raise NotFound("This invitation link is not valid any more; ask your admin for a new one.")
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.invite_token_hash = None
+    user.invite_expires_at = None
+    return user
+
+
+def set_role(session: Session, admin: t.User, user: t.User, role: str, active: bool) -> None:
+    """Change a colleague's role or access; an admin cannot lock themselves out."""
+    _check_role(role)
+    if user.org_id != admin.org_id:
+        raise NotFound("No such user.")
+    if user.id == admin.id and (role != "admin" or not active):
+        raise InvalidInput("You cannot remove your own admin access.", "role")
+    if user.role != role or user.active != active:
+        user.role = role
+        user.active = active
+        end_sessions(user)
