@@ -102,7 +102,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(app
 def test_an_invited_user_sets_a_password_and_is_logged_in(client, make, session):
     org = make.org()
     admin = make.user(org, "admin")
-    invited, token = accounts.invite_user(session, admin, "new@acme.example", "New", "staff")
+    _invited, token = accounts.invite_user(session, admin, "new@acme.example", "New", "staff")
     session.commit()
     assert client.get(f"/invite/{token}").status_code == 200
     short = client.post(f"/invite/{token}", data={"password": "short", "confirm": "short"})
