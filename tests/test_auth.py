@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from web import create_app
+from workflow.adapters.database import head_revision
 from workflow.services import accounts
 
 
@@ -150,3 +151,9 @@ def test_forms_without_a_csrf_token_are_refused(database_url, tmp_path, make):
     )
     assert response.status_code == 400
     assert "The form had expired" in response.get_data(as_text=True)
+
+
+def test_the_health_check_reads_the_schema_revision_without_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "schema": head_revision()}

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from web.database import db
 from web.security import current_user, login_required
@@ -26,6 +26,13 @@ def index():
     if user is None:
         return redirect(url_for("auth.login"))
     return redirect(endpoint_url(LANDING.get(user.role, "")) or url_for("home.processes"))
+
+
+@bp.get("/healthz")
+def health():
+    """For load balancers and monitors: the database answers and its schema is current."""
+    revision = db().scalar(text("SELECT version_num FROM alembic_version"))
+    return {"status": "ok", "schema": revision}
 
 
 @bp.get("/processes")
