@@ -1,7 +1,5 @@
-"""staff pages."""
+"""The process page every role sees, step pages where staff flag steps, and "My flags"."""
 
-from flask import Blueprint
-
-bp = Blueprint("staff", __name__)
+from web.staff.views import bp
 
 __all__ = ["bp"]

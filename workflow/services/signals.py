@@ -1,0 +1,484 @@
+"""Staff flags on steps: raise one, say "me too", withdraw one's own, follow them.
+
+A flag is the quickest way for the people who do the work to say a step is painful or
+pointless, so raising one asks for little: a category and a severity, with words optional.
+"Me too" replaces duplicates: one vote per person and flag, never on one's own flag. Every new
+flag and every vote bumps ``Process.signals_revision``, the key under which signal-dependent
+renders (heatmaps, dashboards) are cached, so they are redrawn once and only when needed.
+The flag keeps the step's name as it was, so it still reads well after the step is renamed or
+removed by a later version.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow import model as engine
+from workflow.adapters import repository as repo
+from workflow.adapters import tables as t
+from workflow.services.errors import Forbidden, InvalidInput, NotFound
+from workflow.vocabulary import FlagCategory, FlagSource, FlagStatus, StepKind, Waste
+
+__all__ = [
+    "CATEGORY_WORDS",
+    "KIND_WORDS",
+    "MAX_TEXT",
+    "OPEN_STATUSES",
+    "PER_PAGE",
+    "SEVERITY_WORDS",
+    "STATUS_WORDS",
+    "FlagCounts",
+    "FlagView",
+    "MyFlag",
+    "Page",
+    "current_step",
+    "flag_step",
+    "flags_on_step",
+    "me_too",
+    "my_flag",
+    "my_flags",
+    "step_flag_counts",
+    "withdraw_flag",
+]
+
+#: Longest text and idea a flag may carry (characters).
+MAX_TEXT = 1000
+PER_PAGE = 20
+OPEN_STATUSES = (FlagStatus.NEW.value, FlagStatus.UNDER_REVIEW.value)
+
+#: Each category in plain words: (label, what it means).
+CATEGORY_WORDS: dict[FlagCategory, tuple[str, str]] = {
+    FlagCategory.DEFECTS: ("Mistakes and rework", "Errors that have to be found and put right."),
+    FlagCategory.OVERPRODUCTION: ("Work nobody uses", "Made too early, too much, or not needed."),
+    FlagCategory.WAITING: ("Waiting", "Work stands still until someone or something is ready."),
+    FlagCategory.NON_UTILISED_TALENT: (
+        "Skills not used",
+        "People could do more, or know a better way, but are not asked.",
+    ),
+    FlagCategory.TRANSPORTATION: ("Passed around", "The case moves between people or places."),
+    FlagCategory.INVENTORY: ("Piling up", "Cases queue up in an inbox or a backlog."),
+    FlagCategory.MOTION: ("Searching and clicking", "Looking for things, switching screens."),
+    FlagCategory.EXTRA_PROCESSING: (
+        "More work than needed",
+        "Extra checks, copies or detail nobody needs.",
+    ),
+    FlagCategory.ASKED_TWICE: ("Asked twice", "The same information is asked for again."),
+    FlagCategory.UNCLEAR: ("Unclear", "It is hard to know what to do or what happens next."),
+    FlagCategory.POINTLESS: ("Pointless", "The step adds nothing for anyone."),
+    FlagCategory.TOO_MANY_APPROVALS: (
+        "Too many approvals",
+        "Sign-offs that almost always say yes.",
+    ),
+    FlagCategory.CHASING_STATUS: ("Chasing status", "Someone has to ask where the case is."),
+    FlagCategory.SYSTEM_TROUBLE: ("System trouble", "Tools are slow, down or get in the way."),
+}
+
+#: The categories that are one of the eight wastes (the rest are friction types).
+WASTE_CATEGORIES = frozenset(FlagCategory(w.value) for w in Waste)
+
+SEVERITY_WORDS = {
+    1: "Minor annoyance",
+    2: "Annoying",
+    3: "Slows the work down",
+    4: "Serious",
+    5: "Stops the work",
+}
+
+STATUS_WORDS = {
+    FlagStatus.NEW: "New",
+    FlagStatus.UNDER_REVIEW: "Under review",
+    FlagStatus.ADDRESSED: "Addressed",
+    FlagStatus.WONT_FIX: "Won't fix",
+}
+
+KIND_WORDS = {
+    StepKind.START: "Where it starts",
+    StepKind.END: "Where it ends",
+    StepKind.TASK: "Task",
+    StepKind.DECISION: "Decision",
+    StepKind.PARALLEL_SPLIT: "Work splits to run side by side",
+    StepKind.PARALLEL_JOIN: "Parallel work comes together",
+    StepKind.WAIT: "Waiting",
+    StepKind.APPROVAL: "Approval",
+    StepKind.HANDOFF: "Handoff",
+    StepKind.SYSTEM: "Done by a system",
+    StepKind.SUBPROCESS: "A process of its own",
+}
+
+T = TypeVar("T")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FlagCounts:
+    """Open flags on one step by where they came from."""
+
+    staff: int = 0
+    customer: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.staff + self.customer
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A flag as one viewer may see it: the author only when allowed."""
+
+    flag: t.Flag
+    votes: int
+    #: The author's name for this viewer; "" when hidden or unknown.
+    author_name: str
+    mine: bool
+    voted: bool
+    #: Shown to admins next to a name others cannot see.
+    anonymous_to_others: bool
+
+
+@dataclass(frozen=True)
+class MyFlag:
+    """One of the user's own flags with what became of it."""
+
+    flag: t.Flag
+    process_name: str
+    votes: int
+    proposal_title: str
+    #: Whether the step is still in the process's current version (so its page opens).
+    step_exists: bool
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _clean(text: str | None) -> str:
+    return _CONTROL.sub("", (text or "").replace("\r\n", "\n")).strip()
+
+
+def _page_number(page: int, total: int, per_page: int) -> int:
+    return min(max(1, page), max(1, math.ceil(total / per_page)))
+
+
+def _bump_signals(session: Session, process_id: int) -> None:
+    """One more signal on this process, counted in SQL so concurrent flags are all counted."""
+    row = session.get(t.Process, process_id)
+    if row is not None:
+        row.signals_revision = t.Process.signals_revision + 1
+
+
+def current_step(session: Session, process: t.Process, step_id: str) -> engine.Step:
+    """The step ``step_id`` of the process's current version; NotFound when it has none."""
+    parsed = repo.parse_document(repo.current_version(session, process).document)
+    if step_id not in parsed.process:
+        raise NotFound("This process has no such step in its current version.")
+    return parsed.process.step(step_id)
+
+
+def flag_step(
+    session: Session,
+    user: t.User,
+    process: t.Process,
+    step_id: str,
+    *,
+    category: str,
+    severity: int,
+    text: str = "",
+    idea: str = "",
+    anonymous: bool = False,
+) -> t.Flag:
+    """A new staff flag by ``user`` on a step of the process's current version."""
+    if process.org_id != user.org_id:
+        raise NotFound("There is no such process.")
+    step = current_step(session, process, step_id)
+    try:
+        chosen = FlagCategory(category)
+    except ValueError:
+        raise InvalidInput("Choose what is wrong with this step.", "category") from None
+    if not isinstance(severity, int) or isinstance(severity, bool) or not 1 <= severity <= 5:
+        raise InvalidInput("Choose a severity from 1 to 5.", "severity")
+    text, idea = _clean(text), _clean(idea)
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"Keep it to {MAX_TEXT:,} characters (now {len(text):,}).", "text")
+    if len(idea) > MAX_TEXT:
+        raise InvalidInput(f"Keep it to {MAX_TEXT:,} characters (now {len(idea):,}).", "idea")
+    flag = t.Flag(
+        org_id=user.org_id,
+        process_id=process.id,
+        step_id=step.id,
+        step_name=(step.name or step.id)[:200],
+        source=FlagSource.STAFF.value,
+        category=chosen.value,
+        severity=severity,
+        text=text,
+        idea=idea,
+        status=FlagStatus.NEW.value,
+        author_id=user.id,
+        anonymous=bool(anonymous),
+    )
+    session.add(flag)
+    _bump_signals(session, process.id)
+    session.flush()
+    return flag
+
+
+def _org_flag(
+    session: Session,
+    user: t.User,
+    flag_id: int,
+    process_id: int | None = None,
+    step_id: str | None = None,
+) -> t.Flag:
+    query = select(t.Flag).where(t.Flag.id == flag_id, t.Flag.org_id == user.org_id)
+    if process_id is not None:
+        query = query.where(t.Flag.process_id == process_id)
+    if step_id is not None:
+        query = query.where(t.Flag.step_id == step_id)
+    flag = session.scalar(query)
+    if flag is None:
+        raise NotFound("There is no such flag.")
+    return flag
+
+
+def me_too(
+    session: Session,
+    user: t.User,
+    flag_id: int,
+    *,
+    agree: bool = True,
+    process_id: int | None = None,
+    step_id: str | None = None,
+) -> bool:
+    """Add (or, with ``agree=False``, take back) the user's "me too" on someone else's flag.
+
+    Saying it twice changes nothing: one vote per person and flag. Returns whether the user
+    now agrees with the flag. ``process_id`` and ``step_id``, when given, must be the flag's.
+    """
+    flag = _org_flag(session, user, flag_id, process_id, step_id)
+    if flag.author_id == user.id:
+        raise Forbidden("This is your own flag; it already counts you.")
+    existing = session.scalar(
+        select(t.FlagVote).where(t.FlagVote.flag_id == flag.id, t.FlagVote.user_id == user.id)
+    )
+    if agree and existing is None:
+        if flag.status not in OPEN_STATUSES:
+            raise InvalidInput(
+                "This flag is closed. If the problem is back, flag the step again.", "flag"
+            )
+        try:
+            with session.begin_nested():
+                session.add(t.FlagVote(flag_id=flag.id, user_id=user.id))
+        except IntegrityError:
+            return True
+        _bump_signals(session, flag.process_id)
+    elif not agree and existing is not None:
+        session.delete(existing)
+        _bump_signals(session, flag.process_id)
+    session.flush()
+    return agree
+
+
+def withdraw_flag(session: Session, user: t.User, flag_id: int) -> t.Flag:
+    """Remove the user's own flag while nobody has looked at it or joined it yet."""
+    flag = _org_flag(session, user, flag_id)
+    if flag.author_id != user.id:
+        raise NotFound("There is no such flag among yours.")
+    if flag.status != FlagStatus.NEW.value:
+        raise Forbidden(
+            "The improvement team has already picked this flag up, so it stays on record."
+        )
+    votes = session.scalar(select(func.count()).where(t.FlagVote.flag_id == flag.id)) or 0
+    if votes:
+        raise Forbidden(
+            "Others have said \u201cme too\u201d on this flag, so it stays for them. "
+            "You can leave it as it is."
+        )
+    session.delete(flag)
+    _bump_signals(session, flag.process_id)
+    session.flush()
+    return flag
+
+
+def step_flag_counts(session: Session, process_id: int) -> dict[str, FlagCounts]:
+    """Open flags per step of one process, by source, in one query."""
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for step_id, source, count in session.execute(
+        select(t.Flag.step_id, t.Flag.source, func.count())
+        .where(t.Flag.process_id == process_id, t.Flag.status.in_(OPEN_STATUSES))
+        .group_by(t.Flag.step_id, t.Flag.source)
+    ):
+        found[step_id][source] = count
+    return {
+        step: FlagCounts(
+            staff=sources.get(FlagSource.STAFF.value, 0),
+            customer=sources.get(FlagSource.CUSTOMER.value, 0),
+        )
+        for step, sources in found.items()
+    }
+
+
+def _votes(session: Session, flag_ids: Sequence[int]) -> dict[int, int]:
+    if not flag_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(t.FlagVote.flag_id, func.count())
+            .where(t.FlagVote.flag_id.in_(flag_ids))
+            .group_by(t.FlagVote.flag_id)
+        ).all()
+    )
+
+
+def flags_on_step(
+    session: Session,
+    viewer: t.User,
+    process: t.Process,
+    step_id: str,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page[FlagView]:
+    """The step's flags, open ones first and newest first, as ``viewer`` may see them.
+
+    Names of anonymous authors are shown to admins only (and to the authors themselves).
+    """
+    scope = (
+        t.Flag.org_id == viewer.org_id,
+        t.Flag.process_id == process.id,
+        t.Flag.step_id == step_id,
+    )
+    total = session.scalar(select(func.count()).select_from(t.Flag).where(*scope)) or 0
+    number = _page_number(page, total, per_page)
+    closed_last = t.Flag.status.not_in(OPEN_STATUSES)
+    rows = session.execute(
+        select(t.Flag, t.User.name)
+        .outerjoin(t.User, t.User.id == t.Flag.author_id)
+        .where(*scope)
+        .order_by(closed_last, t.Flag.created_at.desc(), t.Flag.id.desc())
+        .offset((number - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    ids = [flag.id for flag, _ in rows]
+    votes = _votes(session, ids)
+    voted = (
+        set(
+            session.scalars(
+                select(t.FlagVote.flag_id).where(
+                    t.FlagVote.flag_id.in_(ids), t.FlagVote.user_id == viewer.id
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    is_admin = viewer.role == "admin"
+    views = []
+    for flag, name in rows:
+        mine = flag.author_id == viewer.id
+        show = bool(name) and (not flag.anonymous or is_admin or mine)
+        views.append(
+            FlagView(
+                flag=flag,
+                votes=votes.get(flag.id, 0),
+                author_name=(name or "") if show else "",
+                mine=mine,
+                voted=flag.id in voted,
+                anonymous_to_others=flag.anonymous and show,
+            )
+        )
+    return Page(views, number, per_page, total)
+
+
+def _step_ids_now(session: Session, process_ids: set[int]) -> dict[int, frozenset[str]]:
+    """Step ids of each process's current version (documents parse from the cache)."""
+    if not process_ids:
+        return {}
+    rows = session.execute(
+        select(t.ProcessVersion.process_id, t.ProcessVersion.document)
+        .join(t.Process, t.Process.id == t.ProcessVersion.process_id)
+        .where(
+            t.ProcessVersion.process_id.in_(process_ids),
+            t.ProcessVersion.number == t.Process.current_version,
+        )
+    ).all()
+    return {pid: frozenset(repo.parse_document(doc).process.graph) for pid, doc in rows}
+
+
+def _my_flag_rows(session: Session, user: t.User, rows) -> list[MyFlag]:
+    flags = [row[0] for row in rows]
+    votes = _votes(session, [f.id for f in flags])
+    steps = _step_ids_now(session, {f.process_id for f in flags})
+    return [
+        MyFlag(
+            flag=flag,
+            process_name=process_name,
+            votes=votes.get(flag.id, 0),
+            proposal_title=title or "",
+            step_exists=flag.step_id in steps.get(flag.process_id, frozenset()),
+        )
+        for flag, process_name, title in rows
+    ]
+
+
+def _my_flags_query(user: t.User):
+    return (
+        select(t.Flag, t.Process.name, t.ProposalReview.title)
+        .join(t.Process, t.Process.id == t.Flag.process_id)
+        .outerjoin(t.ProposalReview, t.ProposalReview.id == t.Flag.review_id)
+        .where(t.Flag.author_id == user.id, t.Flag.org_id == user.org_id)
+    )
+
+
+def my_flags(
+    session: Session, user: t.User, *, page: int = 1, per_page: int = PER_PAGE
+) -> Page[MyFlag]:
+    """The flags the user raised (anonymous ones too), newest first."""
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(t.Flag)
+            .where(t.Flag.author_id == user.id, t.Flag.org_id == user.org_id)
+        )
+        or 0
+    )
+    number = _page_number(page, total, per_page)
+    rows = session.execute(
+        _my_flags_query(user)
+        .order_by(t.Flag.created_at.desc(), t.Flag.id.desc())
+        .offset((number - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(_my_flag_rows(session, user, rows), number, per_page, total)
+
+
+def my_flag(session: Session, user: t.User, flag_id: int) -> MyFlag:
+    """One of the user's own flags; NotFound for anyone else's."""
+    row = session.execute(_my_flags_query(user).where(t.Flag.id == flag_id)).first()
+    if row is None:
+        raise NotFound("There is no such flag among yours.")
+    return _my_flag_rows(session, user, [row])[0]
