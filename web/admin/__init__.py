@@ -1,7 +1,5 @@
-"""admin pages."""
+"""Admin pages: the organisation's users, invitations, roles and settings."""
 
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__)
+from web.admin.views import bp
 
 __all__ = ["bp"]

@@ -1,7 +1,5 @@
-"""insights pages."""
+"""Both sides of the coin: staff and customer signals side by side, and the staff pulse."""
 
-from flask import Blueprint
-
-bp = Blueprint("insights", __name__)
+from web.insights.views import bp
 
 __all__ = ["bp"]
