@@ -103,7 +103,6 @@ def step(process_id: int, step_id: str):
             target.errors = [*target.errors, str(exc)]
         else:
             session.commit()
-            flash("Thank you: your flag is recorded. The improvement team will see it.", "success")
             return redirect(url_for("staff.flag", flag_id=flag.id, sent=1))
     flags = signals.flags_on_step(session, user, row, found.id, page=_page_arg())
     counts = signals.step_flag_counts(session, row.id).get(found.id, signals.FlagCounts())
