@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
-from web import create_app
+from web import create_app, database
 from workflow.adapters.database import head_revision
 from workflow.services import accounts
 
@@ -146,9 +146,12 @@ def test_forms_without_a_csrf_token_are_refused(database_url, tmp_path, make):
         }
     )
     user = make.user(make.org(), "staff")
-    response = guarded.test_client().post(
-        "/login", data={"email": user.email, "password": PASSWORD}
-    )
+    try:
+        response = guarded.test_client().post(
+            "/login", data={"email": user.email, "password": PASSWORD}
+        )
+    finally:
+        database.engine(guarded).dispose()
     assert response.status_code == 400
     assert "The form had expired" in response.get_data(as_text=True)
 
