@@ -33,6 +33,7 @@ __all__ = [
     "set_password",
     "set_role",
     "slugify",
+    "token_hash",
     "user_for_invite",
     "verify_password",
 ]
@@ -156,7 +157,7 @@ def end_sessions(user: t.User) -> None:
     user.session_version = (user.session_version or 0) + 1
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -175,7 +176,7 @@ def invite_user(
         name=name.strip()[:200] or email,
         role=role,
         password_hash="",
-        invite_token_hash=_token_hash(token),
+        invite_token_hash=token_hash(token),
         invite_expires_at=t.utcnow() + dt.timedelta(days=INVITE_DAYS),
         invited_by_id=admin.id,
     )
@@ -187,7 +188,7 @@ def invite_user(
 def user_for_invite(session: Session, token: str) -> t.User | None:
     if not token or len(token) > 200:
         return None
-    user = session.scalar(select(t.User).where(t.User.invite_token_hash == _token_hash(token)))
+    user = session.scalar(select(t.User).where(t.User.invite_token_hash == token_hash(token)))
     if user is None or user.invite_expires_at is None or user.invite_expires_at < t.utcnow():
         return None
     return user

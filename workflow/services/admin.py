@@ -81,7 +81,7 @@ def reissue_invite(session: Session, admin: t.User, user: t.User) -> str:
     if user.password_hash:
         raise InvalidInput(f"{user.name} has already accepted the invitation and can log in.")
     token = secrets.token_urlsafe(32)
-    user.invite_token_hash = accounts._token_hash(token)
+    user.invite_token_hash = accounts.token_hash(token)
     user.invite_expires_at = t.utcnow() + dt.timedelta(days=accounts.INVITE_DAYS)
     user.invited_by_id = admin.id
     session.flush()
