@@ -216,6 +216,32 @@ def test_an_owner_edits_a_step_and_the_summary_names_what_changed(client, row, s
     assert client.get(f"/processes/{row.id}/edit/steps/nope").status_code == 404
 
 
+def test_changing_a_step_id_keeps_its_flags_and_customer_answers(client, row, session, org):
+    add_step(client, row)
+    session.add(
+        t.Flag(
+            org_id=org.id,
+            process_id=row.id,
+            step_id="check_id",
+            source="staff",
+            category="waiting",
+            severity=3,
+        )
+    )
+    session.add(
+        t.CesAnswer(org_id=org.id, process_id=row.id, step_id="check_id", score=2, scale="ces-7")
+    )
+    session.commit()
+    response = client.post(
+        f"/processes/{row.id}/edit/steps/check_id",
+        data={"base_version": 2, "name": "Check ID", "id": "verify_id", "kind": "task"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalars(select(t.Flag.step_id)).all() == ["verify_id"]
+    assert session.scalars(select(t.CesAnswer.step_id)).all() == ["verify_id"]
+
+
 def test_deleting_a_step_asks_first_and_reconnects_the_flow(client, row, session):
     add_step(client, row)
     confirm = client.get(f"/processes/{row.id}/edit/steps/check_id/delete")

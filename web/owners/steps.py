@@ -9,7 +9,9 @@ from web.owners.choices import default_place, lane_choices, parse_place, place_c
 from web.owners.forms import ConfirmForm, MoveForm, StepForm
 from web.owners.saving import conflict, current, refuse, save, stale
 from web.security import process_or_404, roles_required
+from web.database import db
 from workflow.services import editing
+from workflow.services.processes import rename_step_references
 from workflow.services.errors import InvalidInput, VersionConflict
 
 OWNER = roles_required("owner")
@@ -71,6 +73,7 @@ def edit_step(process_id: int, step_id: str):
         try:
             changed = editing.update_step(process, step_id, step)
             words = ", ".join(c.label for c in editing.step_differences(old, step)) or "nothing"
+            rename_step_references(db(), row, step_id, step.id)
             save(row, changed, f"Changed step {step.name}: {words}", form.base_version.data)
         except InvalidInput as exc:
             refuse(form, exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from workflow import model as engine
@@ -31,6 +31,7 @@ __all__ = [
     "export_organisation",
     "export_process",
     "import_model",
+    "rename_step_references",
     "render_map",
     "restore_version",
     "save_version",
@@ -201,6 +202,36 @@ def restore_version(
         renderer=renderer,
         step_url=step_url,
     )
+
+
+def rename_step_references(session: Session, row: t.Process, old_id: str, new_id: str) -> None:
+    """Keep flags, CES answers and blueprint links on a step whose id an owner changed.
+
+    Call it in the same transaction as the save that renames the step.
+    """
+    if old_id == new_id:
+        return
+    session.execute(
+        update(t.Flag)
+        .where(t.Flag.process_id == row.id, t.Flag.step_id == old_id)
+        .values(step_id=new_id)
+    )
+    session.execute(
+        update(t.CesAnswer)
+        .where(t.CesAnswer.process_id == row.id, t.CesAnswer.step_id == old_id)
+        .values(step_id=new_id)
+    )
+    session.execute(
+        update(t.StepLink)
+        .where(t.StepLink.journey_id == row.id, t.StepLink.journey_step == old_id)
+        .values(journey_step=new_id)
+    )
+    session.execute(
+        update(t.StepLink)
+        .where(t.StepLink.process_id == row.id, t.StepLink.step == old_id)
+        .values(step=new_id)
+    )
+    row.signals_revision += 1
 
 
 def delete_process(session: Session, row: t.Process) -> None:
