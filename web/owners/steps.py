@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from web.database import db
 from web.owners import bp
 from web.owners.choices import default_place, lane_choices, parse_place, place_choices
 from web.owners.forms import ConfirmForm, MoveForm, StepForm
 from web.owners.saving import conflict, current, refuse, save, stale
 from web.security import process_or_404, roles_required
-from web.database import db
 from workflow.services import editing
-from workflow.services.processes import rename_step_references
 from workflow.services.errors import InvalidInput, VersionConflict
+from workflow.services.processes import rename_step_references
 
 OWNER = roles_required("owner")
 
