@@ -5,24 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
-from workflow.services.errors import InvalidInput
 
 __all__ = [
     "HISTORY_PAGE_SIZE",
     "DeleteImpact",
     "HistoryPage",
-    "add_member",
     "delete_impact",
     "employee_steps",
     "history_page",
     "journey_links",
     "members",
-    "remove_member",
     "selectable_people",
     "serves",
 ]
@@ -152,30 +149,6 @@ def selectable_people(session: Session, row: t.Process) -> list[t.User]:
         .order_by(func.lower(t.User.name))
     )
     return sorted(people, key=lambda user: user.role != "staff")
-
-
-def add_member(session: Session, row: t.Process, user: t.User) -> None:
-    """Say that ``user`` works in the process (they see it first on their process list)."""
-    if user.org_id != row.org_id:
-        raise InvalidInput("Choose a person of your organisation.", "user")
-    exists = session.scalar(
-        select(t.ProcessMember.id).where(
-            t.ProcessMember.process_id == row.id, t.ProcessMember.user_id == user.id
-        )
-    )
-    if exists:
-        raise InvalidInput(f"{user.name} already works in this process.", "user")
-    session.add(t.ProcessMember(process_id=row.id, user_id=user.id))
-    session.flush()
-
-
-def remove_member(session: Session, row: t.Process, user: t.User) -> None:
-    session.execute(
-        delete(t.ProcessMember).where(
-            t.ProcessMember.process_id == row.id, t.ProcessMember.user_id == user.id
-        )
-    )
-    session.flush()
 
 
 @dataclass(frozen=True)

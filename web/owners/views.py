@@ -30,7 +30,7 @@ from web.owners.problems import fixes
 from web.owners.saving import conflict, current, refuse, save, stale
 from web.security import current_user, org_user_or_404, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import editing, processes
+from workflow.services import editing, members, processes
 from workflow.services.errors import InvalidInput, VersionConflict
 from workflow.vocabulary import Perspective
 from workflow.yaml_format import MAX_FILE_BYTES
@@ -300,7 +300,7 @@ def add_member(process_id: int):
     if form.validate_on_submit():
         person = org_user_or_404(int(form.user.data))
         try:
-            queries.add_member(db(), row, person)
+            members.add_member(db(), row, person)
         except InvalidInput as exc:
             refuse(form, exc)
         else:
@@ -315,7 +315,7 @@ def add_member(process_id: int):
 def remove_member(process_id: int, user_id: int):
     row = process_or_404(process_id)
     person = org_user_or_404(user_id)
-    queries.remove_member(db(), row, person)
+    members.remove_member(db(), row, person)
     db().commit()
     flash(f"{person.name} no longer works in {row.name}.", "success")
     return redirect(_editor_url(row) + "#members")

@@ -1,0 +1,35 @@
+"""Who works in a process: staff see the processes they work in first."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflow.adapters import tables as t
+from workflow.services.errors import InvalidInput
+
+__all__ = ["add_member", "remove_member"]
+
+
+def add_member(session: Session, row: t.Process, user: t.User) -> None:
+    """Say that ``user`` works in the process (they see it first on their process list)."""
+    if user.org_id != row.org_id:
+        raise InvalidInput("Choose a person of your organisation.", "user")
+    exists = session.scalar(
+        select(t.ProcessMember.id).where(
+            t.ProcessMember.process_id == row.id, t.ProcessMember.user_id == user.id
+        )
+    )
+    if exists:
+        raise InvalidInput(f"{user.name} already works in this process.", "user")
+    session.add(t.ProcessMember(process_id=row.id, user_id=user.id))
+    session.flush()
+
+
+def remove_member(session: Session, row: t.Process, user: t.User) -> None:
+    session.execute(
+        delete(t.ProcessMember).where(
+            t.ProcessMember.process_id == row.id, t.ProcessMember.user_id == user.id
+        )
+    )
+    session.flush()
