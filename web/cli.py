@@ -1,8 +1,9 @@
 """The ``leanlane`` console command: the engine's commands plus the web app's.
 
 ``run`` creates or upgrades the database, loads the demo organisation on the very first run
-(printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema
-and ``set-password`` changes a user's password from the terminal.
+(printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
+``set-password`` changes a user's password from the terminal and ``send-outbox`` sends the
+queued "you said, we did" e-mails when an SMTP server is configured.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
     password.add_argument("email", help="the user's e-mail address")
     password.add_argument(
         "--stdin", action="store_true", help="read the new password from standard input"
+    )
+    commands.add_parser(
+        "send-outbox",
+        help="send queued e-mails over SMTP (when LEANLANE_SMTP_HOST is set; else they wait)",
     )
 
 
@@ -90,6 +95,35 @@ def _set_password(app, email: str, from_stdin: bool) -> int:
     return 0
 
 
+def _send_outbox(app) -> int:
+    """Send what waits in the outbox; without an SMTP server, say so and leave it queued."""
+    from web import database
+    from workflow.services import outbox
+
+    engine = database.engine(app)
+    try:
+        upgrade(engine)
+        settings = outbox.SmtpSettings.from_config(app.config)
+        with transaction(database.session_factory(app)) as session:
+            waiting = outbox.queued_count(session)
+            if settings is None:
+                print(
+                    f"No SMTP server is configured (set LEANLANE_SMTP_HOST); {waiting} message"
+                    f"{'s' if waiting != 1 else ''} stay queued."
+                )
+                return 0
+            report = outbox.send_queued(session, outbox.smtp_sender(settings))
+    finally:
+        engine.dispose()
+    print(
+        f"Sent {report.sent} message{'s' if report.sent != 1 else ''} through "
+        f"{settings.host}:{settings.port}; {report.failed} failed."
+    )
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def _web_command(args: argparse.Namespace) -> int:
     from web import create_app, database
 
@@ -100,6 +134,8 @@ def _web_command(args: argparse.Namespace) -> int:
         return 0
     if args.command == "set-password":
         return _set_password(app, args.email, args.stdin)
+    if args.command == "send-outbox":
+        return _send_outbox(app)
     _prepare(app, demo=not args.no_demo)
     print(f"Leanlane is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
     app.run(host=args.host, port=args.port, threaded=True)
@@ -108,7 +144,7 @@ def _web_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(_add_web_commands).parse_args(argv)
-    if args.command in ("run", "migrate", "set-password"):
+    if args.command in ("run", "migrate", "set-password", "send-outbox"):
         return run_reporting_errors(lambda: _web_command(args))
     return run_reporting_errors(lambda: dispatch(args))
 

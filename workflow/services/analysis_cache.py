@@ -1,0 +1,95 @@
+"""Analyses kept in memory while the organisation's processes and signals stay the same.
+
+An analysis depends on every current version of the organisation (links and linked signals
+make processes score each other), on every flag, vote and CES answer, on the links between
+steps and on today's date (flags fade with age). :func:`org_state` reads those from cheap
+columns — version numbers, ``signals_revision`` counters and the link rows' count and highest
+id — so a dashboard view of an unchanged organisation reuses the analysis instead of measuring
+every proposal again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.adapters import tables as t
+
+__all__ = ["AnalysisCache", "org_state"]
+
+V = TypeVar("V")
+
+
+def org_state(session: Session, org: t.Organisation, as_of: dt.date | None = None) -> tuple:
+    """A key that changes whenever anything an analysis of ``org`` reads has changed."""
+    processes = tuple(
+        tuple(found)
+        for found in session.execute(
+            select(
+                t.Process.id,
+                t.Process.current_version,
+                t.Process.signals_revision,
+                t.Process.updated_at,
+            )
+            .where(t.Process.org_id == org.id)
+            .order_by(t.Process.id)
+        )
+    )
+    links = tuple(
+        session.execute(
+            select(func.count(t.StepLink.id), func.max(t.StepLink.id)).where(
+                t.StepLink.org_id == org.id
+            )
+        ).one()
+    )
+    return (org.id, org.created_at, processes, links, (as_of or dt.date.today()).isoformat())
+
+
+class AnalysisCache(Generic[V]):
+    """A small thread-safe least-recently-used map from organisation state to analysis.
+
+    Two requests asking for the same missing key may both compute it; the second result
+    simply replaces the first (both are the same analysis), which is cheaper than making one
+    request wait on another's lock.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self.size = size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def peek(self, key: Hashable) -> V | None:
+        """The cached value, or None; never computes."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The cached value for ``key``, computing and keeping it when missing."""
+        found = self.peek(key)
+        if found is not None:
+            return found
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

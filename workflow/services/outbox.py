@@ -1,0 +1,206 @@
+"""E-mails waiting to go out: "you said, we did" replies to customers, sent over SMTP.
+
+Messages are queued in the same transaction as the change they report, so a reply is never
+promised for a change that was rolled back. Sending is separate (``leanlane send-outbox`` or
+the outbox page) and only happens when an SMTP server is configured; until then messages wait.
+Each attempt is counted; a message that failed :data:`MAX_ATTEMPTS` times is left alone so
+one bad address cannot block the queue.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.adapters import tables as t
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "OutboxPage",
+    "SendReport",
+    "Sender",
+    "SmtpSettings",
+    "outbox_page",
+    "queue_message",
+    "queued_count",
+    "send_queued",
+    "smtp_sender",
+]
+
+#: Failed attempts after which a message is no longer retried.
+MAX_ATTEMPTS = 5
+#: Messages sent per run at most, so one run stays short.
+BATCH = 100
+PAGE_SIZE = 25
+
+#: Delivers one message or raises; what ``send_queued`` uses to talk to the world.
+Sender = Callable[[t.OutboxMessage], None]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    starttls: bool = True
+    sender: str = "leanlane@localhost"
+    timeout: float = 20.0
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> SmtpSettings | None:
+        """Settings from the app's configuration, or None when no SMTP host is set."""
+        host = str(config.get("SMTP_HOST") or "").strip()
+        if not host:
+            return None
+        return cls(
+            host=host,
+            port=int(config.get("SMTP_PORT") or 587),
+            username=str(config.get("SMTP_USERNAME") or ""),
+            password=str(config.get("SMTP_PASSWORD") or ""),
+            starttls=_truthy(config.get("SMTP_STARTTLS", True)),
+            sender=str(config.get("MAIL_FROM") or "leanlane@localhost"),
+        )
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+def _email(settings: SmtpSettings, row: t.OutboxMessage) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = row.to_email
+    message["Subject"] = row.subject
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(f"outbox{row.id}", domain=domain)
+    message.set_content(row.body)
+    return message
+
+
+def smtp_sender(settings: SmtpSettings) -> Sender:
+    """A sender that opens one SMTP connection per message (simple, and a failure stays
+    confined to its message)."""
+
+    def send(row: t.OutboxMessage) -> None:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if settings.username:
+                smtp.login(settings.username, settings.password)
+            smtp.send_message(_email(settings, row))
+
+    return send
+
+
+def queue_message(
+    session: Session, org_id: int, to_email: str, subject: str, body: str, flag_id: int | None
+) -> t.OutboxMessage:
+    """Store a message to send later, in the caller's transaction."""
+    row = t.OutboxMessage(
+        org_id=org_id,
+        to_email=to_email[:254],
+        subject=subject[:300],
+        body=body,
+        flag_id=flag_id,
+    )
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    failed: int
+    errors: tuple[str, ...]
+
+
+def send_queued(
+    session: Session, sender: Sender, *, org_id: int | None = None, batch: int = BATCH
+) -> SendReport:
+    """Send waiting messages (of one organisation, or all), oldest first.
+
+    A message that fails keeps waiting with its error recorded; the others still go out.
+    """
+    query = (
+        select(t.OutboxMessage)
+        .where(t.OutboxMessage.sent_at.is_(None), t.OutboxMessage.attempts < MAX_ATTEMPTS)
+        .order_by(t.OutboxMessage.id)
+        .limit(batch)
+    )
+    if org_id is not None:
+        query = query.where(t.OutboxMessage.org_id == org_id)
+    sent = failed = 0
+    errors: list[str] = []
+    for row in session.scalars(query):
+        row.attempts += 1
+        try:
+            sender(row)
+        except (OSError, smtplib.SMTPException) as exc:
+            failed += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            errors.append(f"to {row.to_email}: {row.last_error}")
+        else:
+            sent += 1
+            row.sent_at = t.utcnow()
+            row.last_error = ""
+    session.flush()
+    return SendReport(sent, failed, tuple(errors))
+
+
+def queued_count(session: Session, org_id: int | None = None) -> int:
+    """Messages still waiting to be sent (those given up on excluded)."""
+    query = select(func.count(t.OutboxMessage.id)).where(
+        t.OutboxMessage.sent_at.is_(None), t.OutboxMessage.attempts < MAX_ATTEMPTS
+    )
+    if org_id is not None:
+        query = query.where(t.OutboxMessage.org_id == org_id)
+    return session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    rows: list[t.OutboxMessage]
+    page: int
+    pages: int
+    total: int
+    queued: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def outbox_page(session: Session, org_id: int, page: int = 1, size: int = PAGE_SIZE) -> OutboxPage:
+    """One page of the organisation's messages: waiting ones first, then newest sent."""
+    total = (
+        session.scalar(
+            select(func.count(t.OutboxMessage.id)).where(t.OutboxMessage.org_id == org_id)
+        )
+        or 0
+    )
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    waiting_first = t.OutboxMessage.sent_at.is_not(None)
+    rows = list(
+        session.scalars(
+            select(t.OutboxMessage)
+            .where(t.OutboxMessage.org_id == org_id)
+            .order_by(waiting_first, t.OutboxMessage.sent_at.desc(), t.OutboxMessage.id.desc())
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    )
+    return OutboxPage(rows, page, pages, total, queued_count(session, org_id))
