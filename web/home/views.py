@@ -28,6 +28,12 @@ def index():
     return redirect(endpoint_url(LANDING.get(user.role, "")) or url_for("home.processes"))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on every page that names no icon (the public pages, error pages)."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/healthz")
 def health():
     """For load balancers and monitors: the database answers and its schema is current."""
