@@ -165,4 +165,6 @@ def test_the_health_check_reads_the_schema_revision_without_login(client):
 def test_browsers_asking_for_a_favicon_get_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
-    assert client.get(response.headers["Location"]).status_code == 200
+    icon = client.get(response.headers["Location"])
+    icon.close()
+    assert icon.status_code == 200
