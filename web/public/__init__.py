@@ -1,7 +1,5 @@
-"""public pages."""
+"""Public pages for customers: journey feedback, "you said, we did", the QR code and poster."""
 
-from flask import Blueprint
-
-bp = Blueprint("public", __name__)
+from web.public.views import bp
 
 __all__ = ["bp"]
