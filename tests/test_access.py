@@ -285,3 +285,28 @@ def test_the_probed_organisation_is_unchanged(site):
         claims = session.get(t.Process, beta["claims"].id)
         assert claims.current_version == 1
         assert session.scalar(select(t.Comment.id).limit(1)) is None
+
+
+def test_every_form_post_without_its_csrf_token_is_refused(site, tmp_path):
+    app, world = site
+    guarded_app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "SECRET_KEY": "access",
+            "RATELIMIT_ENABLED": False,
+            "RENDER_CACHE_DIR": str(tmp_path),
+        }
+    )
+    try:
+        admin = client_for(guarded_app, world.orgs["Alpha"]["users"]["admin"])
+        posts = sorted(r.endpoint for r in rules(guarded_app) if "POST" in r.methods)
+        assert "public.journey" in posts and "auth.login" in posts
+        for endpoint in posts:
+            path, _methods = url(guarded_app, world, endpoint)
+            response = admin.post(path, data={})
+            assert response.status_code == 400, (endpoint, response.status_code)
+            expected = "Back to the form" if endpoint.startswith(PUBLIC_PREFIX) else "had expired"
+            assert expected in response.get_data(as_text=True), endpoint
+    finally:
+        database.engine(guarded_app).dispose()
