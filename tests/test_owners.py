@@ -100,6 +100,16 @@ def test_the_editor_shows_the_diagram_inline_with_steps_and_empty_states(client,
     assert 'name="base_version" type="hidden" value="1"' in page
 
 
+def test_a_journeys_editor_shows_its_public_feedback_link_and_poster(client, owner, session):
+    client.post(
+        "/processes/new", data={"name": "Open an account", "perspective": "customer_journey"}
+    )
+    journey = session.scalar(select(t.Process).where(t.Process.org_id == owner.org_id))
+    page = text(client.get(f"/processes/{journey.id}/edit"))
+    assert f"/j/{journey.public_token}/poster" in page
+    assert f"http://localhost/j/{journey.public_token}" in page
+
+
 def test_adding_a_step_saves_a_new_version_and_redraws_the_diagram(client, row, session):
     response = add_step(client, row)
     assert response.status_code == 302
