@@ -511,12 +511,24 @@ def log_in(port: int, email: str, password: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
+def check_page(port: int, path: str, cookie: str, expected: str) -> None:
+    """The page answers 200 with ``expected`` in it, so the load measures the real page."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path, headers={"Cookie": cookie})
+    answer = connection.getresponse()
+    body = answer.read().decode("utf-8", "replace")
+    connection.close()
+    if answer.status != 200 or expected not in body:
+        raise RuntimeError(f"GET {path} answered {answer.status} without {expected!r}")
+
+
 def bench_database(label: str, url: str, workdir: Path, seconds: float, warm_up: float, log):
     log(f"{label}: migrating and loading the demo organisation ...")
     site = seed(url, workdir)
     results = []
     with gunicorn(site) as port:
         cookie = log_in(port, site.staff_email, site.staff_password)
+        check_page(port, f"/processes/{site.process_id}", cookie, "<svg")
         common = {"port": port, "connections": CONNECTIONS, "seconds": seconds, "warm_up": warm_up}
         specs = {
             "ceiling": {"method": "GET", "path": "/healthz", "expect": 200},
