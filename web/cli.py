@@ -32,6 +32,18 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         "--no-demo", action="store_true", help="start with an empty database, no demo data"
     )
     commands.add_parser("migrate", help="create or upgrade the database schema and exit")
+    found = commands.add_parser(
+        "add-organisation",
+        help="create an organisation and invite its first admin (prints the invitation link)",
+    )
+    found.add_argument("name", help="the organisation's name")
+    found.add_argument("--admin-email", required=True, help="e-mail address of its first admin")
+    found.add_argument("--admin-name", default="", help="the admin's name")
+    found.add_argument(
+        "--url",
+        default="http://127.0.0.1:5000",
+        help="address people open the app at, for the link (default http://127.0.0.1:5000)",
+    )
     password = commands.add_parser("set-password", help="set a user's password")
     password.add_argument("email", help="the user's e-mail address")
     password.add_argument(
@@ -95,6 +107,30 @@ def _set_password(app, email: str, from_stdin: bool) -> int:
     return 0
 
 
+def _add_organisation(app, args: argparse.Namespace) -> int:
+    from web import database
+    from workflow.services.accounts import INVITE_DAYS, found_organisation
+    from workflow.services.errors import InvalidInput
+
+    engine = database.engine(app)
+    try:
+        upgrade(engine)
+        with transaction(database.session_factory(app)) as session:
+            try:
+                org, admin, token = found_organisation(
+                    session, args.name, args.admin_email, args.admin_name
+                )
+            except InvalidInput as exc:
+                raise UserError(str(exc)) from None
+            name, email = org.name, admin.email
+    finally:
+        engine.dispose()
+    print(f"Created the organisation {name!r}. Its first admin, {email}, sets a password at:")
+    print(f"  {args.url.rstrip('/')}/invite/{token}")
+    print(f"The link works once, for {INVITE_DAYS} days.")
+    return 0
+
+
 def _send_outbox(app) -> int:
     """Send what waits in the outbox; without an SMTP server, say so and leave it queued."""
     from web import database
@@ -124,10 +160,9 @@ def _send_outbox(app) -> int:
     return 1 if report.failed else 0
 
 
-def _web_command(args: argparse.Namespace) -> int:
-    from web import create_app, database
+def _one_off(app, args: argparse.Namespace) -> int:
+    from web import database
 
-    app = create_app()
     if args.command == "migrate":
         upgrade(database.engine(app))
         print("The database schema is up to date.")
@@ -136,15 +171,30 @@ def _web_command(args: argparse.Namespace) -> int:
         return _set_password(app, args.email, args.stdin)
     if args.command == "send-outbox":
         return _send_outbox(app)
+    return _add_organisation(app, args)
+
+
+def _web_command(args: argparse.Namespace) -> int:
+    from web import create_app, database
+
+    app = create_app()
+    if args.command != "run":
+        try:
+            return _one_off(app, args)
+        finally:
+            database.engine(app).dispose()
     _prepare(app, demo=not args.no_demo)
     print(f"Leanlane is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
     app.run(host=args.host, port=args.port, threaded=True)
     return 0
 
 
+WEB_COMMANDS = ("run", "migrate", "set-password", "send-outbox", "add-organisation")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(_add_web_commands).parse_args(argv)
-    if args.command in ("run", "migrate", "set-password", "send-outbox"):
+    if args.command in WEB_COMMANDS:
         return run_reporting_errors(lambda: _web_command(args))
     return run_reporting_errors(lambda: dispatch(args))
 

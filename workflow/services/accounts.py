@@ -28,6 +28,7 @@ __all__ = [
     "create_organisation",
     "create_user",
     "end_sessions",
+    "found_organisation",
     "hash_password",
     "invite_user",
     "set_password",
@@ -165,20 +166,38 @@ def invite_user(
     session: Session, admin: t.User, email: str, name: str, role: str
 ) -> tuple[t.User, str]:
     """A new user of the admin's organisation and the token of their invitation link."""
+    return _invite(session, admin.org_id, email, name, role, admin.id)
+
+
+def found_organisation(
+    session: Session, name: str, admin_email: str, admin_name: str = ""
+) -> tuple[t.Organisation, t.User, str]:
+    """A new organisation and its first admin, who sets a password through the link's token.
+
+    This is how a deployment without the demo gets its first user.
+    """
+    org = create_organisation(session, name)
+    admin, token = _invite(session, org.id, admin_email, admin_name, "admin", None)
+    return org, admin, token
+
+
+def _invite(
+    session: Session, org_id: int, email: str, name: str, role: str, invited_by: int | None
+) -> tuple[t.User, str]:
     email = _clean_email(email)
     _check_role(role)
     if _email_taken(session, email):
         raise InvalidInput("A user with this e-mail address already exists.", "email")
     token = secrets.token_urlsafe(32)
     user = t.User(
-        org_id=admin.org_id,
+        org_id=org_id,
         email=email,
         name=name.strip()[:200] or email,
         role=role,
         password_hash="",
         invite_token_hash=token_hash(token),
         invite_expires_at=t.utcnow() + dt.timedelta(days=INVITE_DAYS),
-        invited_by_id=admin.id,
+        invited_by_id=invited_by,
     )
     session.add(user)
     session.flush()
