@@ -8,10 +8,9 @@ from flask import abort, redirect, render_template, request, url_for
 from web.owners import bp
 from web.owners.choices import step_choices
 from web.owners.forms import ExitsForm, FlowForm
-from web.owners.saving import conflict, current, refuse, save, stale
+from web.owners.saving import current, save_change
 from web.security import process_or_404, roles_required
 from workflow.services import editing
-from workflow.services.errors import InvalidInput, VersionConflict
 
 OWNER = roles_required("owner")
 #: Empty rows offered under the existing ways out, to add new ones.
@@ -35,25 +34,16 @@ def add_flow(process_id: int):
     )
     form.source.choices = step_choices(process, "Choose a step")
     form.target.choices = step_choices(process, "Choose a step")
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
+
+    def change():
         source, target = form.source.data or "", form.target.data or ""
-        try:
-            changed = editing.add_flow(process, source, target, form.flow())
-            words = f"{process.step(source).name} → {process.step(target).name}"
-            save(row, changed, f"Added flow {words}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/flow_form.html", row=row, form=form), status
+        changed = editing.add_flow(process, source, target, form.flow())
+        return changed, f"Added flow {process.step(source).name} → {process.step(target).name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
+    return render_template("owners/flow_form.html", row=row, form=form), outcome.status
 
 
 @bp.route("/processes/<int:process_id>/edit/steps/<step_id>/exits", methods=["GET", "POST"])
@@ -78,25 +68,19 @@ def edit_exits(process_id: int, step_id: str):
     targets = step_choices(process, "Choose a step")
     for entry in form.exits:
         entry.target.choices = targets
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
-        try:
-            changed = editing.set_exits(process, step_id, form.chosen())
-            save(row, changed, f"Changed the ways out of {step.name}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
+
+    def change():
+        changed = editing.set_exits(process, step_id, form.chosen())
+        return changed, f"Changed the ways out of {step.name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
     total = sum(
         entry.probability.data or 0.0
         for entry in form.exits
         if entry.target.data and not entry.remove.data
     )
-    return render_template("owners/exits.html", row=row, step=step, form=form, total=total), status
+    return render_template(
+        "owners/exits.html", row=row, step=step, form=form, total=total
+    ), outcome.status

@@ -7,10 +7,9 @@ from wtforms import SelectChoice
 
 from web.owners import bp
 from web.owners.forms import DeleteLaneForm, LaneForm
-from web.owners.saving import conflict, current, refuse, save, stale
+from web.owners.saving import current, save_change
 from web.security import process_or_404, roles_required
 from workflow.services import editing
-from workflow.services.errors import InvalidInput, VersionConflict
 
 OWNER = roles_required("owner")
 
@@ -26,24 +25,15 @@ def add_lane(process_id: int):
     _version, parsed = current(row)
     process = parsed.process
     form = LaneForm(base_version=row.current_version)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
+
+    def change():
         lane = form.lane(lane.id for lane in process.lanes)
-        try:
-            changed = editing.add_lane(process, lane)
-            save(row, changed, f"Added lane {lane.name}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/lane_form.html", row=row, form=form, lane=None), status
+        return editing.add_lane(process, lane), f"Added lane {lane.name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
+    return render_template("owners/lane_form.html", row=row, form=form, lane=None), outcome.status
 
 
 @bp.route("/processes/<int:process_id>/edit/lanes/<lane_id>", methods=["GET", "POST"])
@@ -58,24 +48,15 @@ def edit_lane(process_id: int, lane_id: str):
     form = LaneForm(base_version=row.current_version)
     if request.method == "GET":
         form.fill(old)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
+
+    def change():
         lane = form.lane(other.id for other in process.lanes if other.id != lane_id)
-        try:
-            changed = editing.update_lane(process, lane_id, lane)
-            save(row, changed, f"Changed lane {lane.name}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/lane_form.html", row=row, form=form, lane=old), status
+        return editing.update_lane(process, lane_id, lane), f"Changed lane {lane.name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
+    return render_template("owners/lane_form.html", row=row, form=form, lane=old), outcome.status
 
 
 @bp.route("/processes/<int:process_id>/edit/lanes/<lane_id>/delete", methods=["GET", "POST"])
@@ -94,22 +75,14 @@ def delete_lane(process_id: int, lane_id: str):
         for other in process.lanes
         if other.id != lane_id
     ]
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
-        try:
-            changed = editing.delete_lane(process, lane_id, form.move_to.data or None)
-            save(row, changed, f"Deleted lane {lane.name}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
+
+    def change():
+        changed = editing.delete_lane(process, lane_id, form.move_to.data or None)
+        return changed, f"Deleted lane {lane.name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
     return render_template(
         "owners/delete_lane.html", row=row, lane=lane, steps=steps, form=form
-    ), status
+    ), outcome.status

@@ -3,6 +3,9 @@ refusal into a message next to the right field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import flash
 from flask_wtf import FlaskForm
 
@@ -16,7 +19,7 @@ from workflow.adapters import tables as t
 from workflow.services.errors import InvalidInput, VersionConflict
 from workflow.services.processes import save_version
 
-__all__ = ["conflict", "current", "refuse", "save"]
+__all__ = ["Outcome", "conflict", "current", "refuse", "save", "save_change", "stale"]
 
 
 def current(row: t.Process) -> tuple[t.ProcessVersion, repo.ParsedVersion]:
@@ -81,3 +84,40 @@ def stale(form: VersionedForm, row: t.Process) -> bool:
         return False
     conflict(form, VersionConflict(form.base_version.data, row.current_version))
     return True
+
+
+#: Builds the changed process and the summary of its version; raises InvalidInput to refuse.
+Change = Callable[[], tuple[engine.Process, str]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an editing form ended: saved (the view redirects, hence 302) or not, with the HTTP
+    status the view shows the form again with."""
+
+    saved: bool
+    status: int
+
+
+def save_change(form: VersionedForm, row: t.Process, change: Change) -> Outcome:
+    """The one way every editing form is saved, so each view only says what it changes.
+
+    A form rendered from an older version is refused before its fields are read (409). A valid
+    form runs ``change`` and saves its result as a new version; a refusal is shown next to its
+    field (422) and a save that lost a race keeps the input for a resend (409). A form that was
+    not sent, or not valid, is shown again (200, or 422 with its errors).
+    """
+    if stale(form, row):
+        return Outcome(saved=False, status=409)
+    if form.validate_on_submit():
+        try:
+            changed, summary = change()
+            save(row, changed, summary, form.base_version.data)
+        except InvalidInput as exc:
+            refuse(form, exc)
+        except VersionConflict as exc:
+            conflict(form, exc)
+            return Outcome(saved=False, status=409)
+        else:
+            return Outcome(saved=True, status=302)
+    return Outcome(saved=False, status=422 if form.errors else 200)

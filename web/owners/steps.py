@@ -8,7 +8,7 @@ from web.database import db
 from web.owners import bp
 from web.owners.choices import default_place, lane_choices, parse_place, place_choices
 from web.owners.forms import ConfirmForm, MoveForm, StepForm
-from web.owners.saving import conflict, current, refuse, save, stale
+from web.owners.saving import current, save, save_change, stale
 from web.security import process_or_404, roles_required
 from workflow.services import editing
 from workflow.services.errors import InvalidInput, VersionConflict
@@ -31,24 +31,16 @@ def add_step(process_id: int):
     form = StepForm(base_version=row.current_version, place=place)
     form.lane.choices = lane_choices(process)
     form.place.choices = place_choices(process)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
+
+    def change():
         step = form.step(process.graph)
-        try:
-            changed = editing.add_step(process, step, between=parse_place(form.place.data))
-            save(row, changed, f"Added step {step.name}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/step_form.html", row=row, form=form, step=None), status
+        changed = editing.add_step(process, step, between=parse_place(form.place.data))
+        return changed, f"Added step {step.name}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
+    return render_template("owners/step_form.html", row=row, form=form, step=None), outcome.status
 
 
 @bp.route("/processes/<int:process_id>/edit/steps/<step_id>", methods=["GET", "POST"])
@@ -65,26 +57,18 @@ def edit_step(process_id: int, step_id: str):
     form.lane.choices = lane_choices(process)
     if request.method == "GET":
         form.fill(old)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
+
+    def change():
         step = form.step(set(process.graph) - {step_id})
-        try:
-            changed = editing.update_step(process, step_id, step)
-            words = ", ".join(c.label for c in editing.step_differences(old, step)) or "nothing"
-            rename_step_references(db(), row, step_id, step.id)
-            save(row, changed, f"Changed step {step.name}: {words}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/step_form.html", row=row, form=form, step=old), status
+        changed = editing.update_step(process, step_id, step)
+        words = ", ".join(c.label for c in editing.step_differences(old, step)) or "nothing"
+        rename_step_references(db(), row, step_id, step.id)
+        return changed, f"Changed step {step.name}: {words}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_back(row))
+    return render_template("owners/step_form.html", row=row, form=form, step=old), outcome.status
 
 
 @bp.route("/processes/<int:process_id>/edit/steps/<step_id>/delete", methods=["GET", "POST"])
@@ -102,23 +86,16 @@ def delete_step(process_id: int, step_id: str):
         changed = editing.delete_step(process, step_id)
     except InvalidInput as exc:
         changed, refusal = None, str(exc)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif changed is not None and form.validate_on_submit():
-        try:
-            save(row, changed, f"Deleted step {step.name}", form.base_version.data)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_back(row))
     reconnected = []
-    if changed is not None:
+    if changed is None:
+        status = 409 if stale(form, row) else 422 if request.method == "POST" else 200
+    else:
+        outcome = save_change(form, row, lambda: (changed, f"Deleted step {step.name}"))
+        if outcome.saved:
+            return redirect(_back(row))
+        status = outcome.status
         new_flows = editing.compare(process, changed).flows_added
         reconnected = [(process.step(u).name, process.step(v).name, f) for u, v, f in new_flows]
-    if refusal and request.method == "POST":
-        status = 422
     return render_template(
         "owners/delete_step.html",
         row=row,

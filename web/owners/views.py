@@ -27,11 +27,11 @@ from web.owners.forms import (
     StepForm,
 )
 from web.owners.problems import fixes
-from web.owners.saving import conflict, current, refuse, save, stale
+from web.owners.saving import current, refuse, save_change
 from web.security import current_user, org_user_or_404, process_or_404, roles_required
 from workflow.adapters import tables as t
 from workflow.services import editing, members, processes
-from workflow.services.errors import InvalidInput, VersionConflict
+from workflow.services.errors import InvalidInput
 from workflow.vocabulary import Perspective
 from workflow.yaml_format import MAX_FILE_BYTES
 
@@ -223,31 +223,22 @@ def properties(process_id: int):
     _version, parsed = current(row)
     process = parsed.process
     form = _properties_form(process, row.current_version)
-    status = 200
-    if stale(form, row):
-        status = 409
-    elif form.validate_on_submit():
-        try:
-            changed = editing.update_properties(
-                process,
-                name=form.name.data or "",
-                description=form.description.data or "",
-                volume=form.volume.data or 0.0,
-                perspective=Perspective(form.perspective.data),
-            )
-            what = editing.compare(process, changed).properties
-            words = ", ".join(change.label for change in what) or "nothing"
-            save(row, changed, f"Changed process {words}", form.base_version.data)
-        except InvalidInput as exc:
-            refuse(form, exc)
-        except VersionConflict as exc:
-            conflict(form, exc)
-            status = 409
-        else:
-            return redirect(_editor_url(row))
-    if form.errors and status == 200:
-        status = 422
-    return render_template("owners/properties.html", row=row, form=form), status
+
+    def change():
+        changed = editing.update_properties(
+            process,
+            name=form.name.data or "",
+            description=form.description.data or "",
+            volume=form.volume.data or 0.0,
+            perspective=Perspective(form.perspective.data),
+        )
+        what = editing.compare(process, changed).properties
+        return changed, f"Changed process {', '.join(c.label for c in what) or 'nothing'}"
+
+    outcome = save_change(form, row, change)
+    if outcome.saved:
+        return redirect(_editor_url(row))
+    return render_template("owners/properties.html", row=row, form=form), outcome.status
 
 
 # --- service blueprint links ------------------------------------------------------------------
