@@ -9,7 +9,10 @@ phases together generate load for under 30 s.
 
 The load comes from a separate process: 16 connections, each sending its next request as soon
 as the previous answer is read (HTTP/1.1 keep-alive; a sync worker closes the connection after
-each answer, so the client reconnects, as wrk does). Three routes, one after the other:
+each answer, so the client reconnects). The GET routes are loaded with wrk when it is installed
+(``apt-get install wrk``; ``--client python`` to do without), since a Python client takes CPU
+the server could use on a small machine; the feedback always comes from the Python client,
+which fetches each connection's CSRF token first. Three routes, one after the other:
 
 - ceiling: ``GET /healthz``, which reads one row through the same stack (Flask, the request's
   SQLAlchemy session, security headers), so it is as fast as any page can be here;
@@ -28,6 +31,7 @@ client sees it, queueing included) and errors are printed and compared with the 
     python bench/web.py --quick      # 1 s per route and database
     python bench/web.py --no-write   # print only
     python bench/web.py --profile    # plus cProfile of the process page in-process
+    python bench/web.py --client python  # the Python client for every route, even with wrk
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import os
 import pstats
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,6 +84,10 @@ SECONDS = 4.0
 QUICK_SECONDS = 1.0
 WARM_UP = 0.5
 QUICK_WARM_UP = 0.3
+#: wrk takes whole seconds; its warm-up run is a run of its own.
+WRK_WARM_UP = 1
+#: Time each feedback connection has to fetch its form before the load starts.
+FORM_FETCH = 0.3
 #: The load itself (warm-ups included) may last this long in one run, over all phases.
 LOAD_BUDGET = 30.0
 FEEDBACK_LIMIT = "1000000 per minute"
@@ -230,7 +239,7 @@ async def _connection_loop(
 
 async def _load(spec: dict) -> dict:
     out = {"samples": [], "failures": [], "accepted": 0}
-    start = time.perf_counter() + 0.05 + (0.5 if spec.get("form") else 0.0)
+    start = time.perf_counter() + 0.05 + (FORM_FETCH if spec.get("form") else 0.0)
     measure_from = start + spec["warm_up"]
     end = measure_from + spec["seconds"]
     await asyncio.gather(
@@ -252,12 +261,21 @@ async def _load(spec: dict) -> dict:
         "requests": len(out["samples"]),
         "good": len(good),
         "seconds": spec["seconds"],
-        "latencies": sorted(s.seconds for s in out["samples"]),
+        **_percentiles(sorted(s.seconds * 1000 for s in out["samples"])),
         "statuses": statuses,
         "failures": out["failures"][:5],
         "failure_count": len(out["failures"]),
         "accepted": out["accepted"],
     }
+
+
+def _percentiles(latencies_ms: list[float]) -> dict[str, float]:
+    def at(fraction: float) -> float:
+        if not latencies_ms:
+            return math.nan
+        return latencies_ms[min(len(latencies_ms) - 1, math.ceil(fraction * len(latencies_ms)) - 1)]
+
+    return {"p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)}
 
 
 def load_main() -> int:
@@ -274,7 +292,9 @@ class Result:
     requests: int
     good: int
     seconds: float
-    latencies: list[float]
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
     statuses: dict[str, int]
     failures: list[str]
     failure_count: int
@@ -290,12 +310,6 @@ class Result:
     def rate(self) -> float:
         return self.good / self.seconds if self.seconds else 0.0
 
-    def percentile(self, fraction: float) -> float:
-        if not self.latencies:
-            return math.nan
-        index = min(len(self.latencies) - 1, max(0, math.ceil(fraction * len(self.latencies)) - 1))
-        return self.latencies[index] * 1000
-
 
 def run_load(spec: dict) -> dict:
     done = subprocess.run(
@@ -309,6 +323,63 @@ def run_load(spec: dict) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed:\n{done.stderr}")
     return json.loads(done.stdout)
+
+
+def wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    found = re.search(r"wrk (\S+)", done.stdout + done.stderr)
+    return f"wrk {found.group(1)}" if found else "wrk"
+
+
+def _milliseconds(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk_load(wrk: str, spec: dict) -> dict:
+    """The same measurement with wrk (2 threads): a warm-up run, then the measured one."""
+    url = f"http://127.0.0.1:{spec['port']}{spec['path']}"
+    command = [wrk, "-t2", f"-c{spec['connections']}"]
+    if spec.get("cookie"):
+        command += ["-H", f"Cookie: {spec['cookie']}"]
+    timeout = WRK_WARM_UP + spec["seconds"] + 60
+    subprocess.run(
+        [*command, f"-d{WRK_WARM_UP}s", url], capture_output=True, timeout=timeout, check=True
+    )
+    out = subprocess.run(
+        [*command, f"-d{int(spec['seconds'])}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    ).stdout
+    count, took = re.search(r"(\d+) requests in ([\d.]+\w+),", out).groups()
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    distribution = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    latency_max = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
+    failures = sum(int(n) for n in sockets.groups()) if sockets else 0
+    requests = int(count)
+    return {
+        "requests": requests,
+        "good": requests - (int(bad.group(1)) if bad else 0),
+        "seconds": _milliseconds(took) / 1000,
+        "p50_ms": _milliseconds(distribution["50"]),
+        "p99_ms": _milliseconds(distribution["99"]),
+        "max_ms": _milliseconds(latency_max),
+        "statuses": {"non-2xx/3xx": int(bad.group(1))} if bad else {},
+        "failures": [sockets.group(0)] if failures else [],
+        "failure_count": failures,
+        "accepted": 0,
+    }
+
+
+def load_seconds(seconds: float, warm_up: float, wrk: str | None) -> float:
+    """How long the load of one database lasts, warm-ups and form fetching included."""
+    get = (WRK_WARM_UP + seconds) if wrk else (0.05 + warm_up + seconds)
+    return 2 * get + 0.05 + FORM_FETCH + warm_up + seconds
 
 
 def free_port() -> int:
@@ -522,7 +593,9 @@ def check_page(port: int, path: str, cookie: str, expected: str) -> None:
         raise RuntimeError(f"GET {path} answered {answer.status} without {expected!r}")
 
 
-def bench_database(label: str, url: str, workdir: Path, seconds: float, warm_up: float, log):
+def bench_database(
+    label: str, url: str, workdir: Path, seconds: float, warm_up: float, wrk: str | None, log
+):
     log(f"{label}: migrating and loading the demo organisation ...")
     site = seed(url, workdir)
     results = []
@@ -556,7 +629,12 @@ def bench_database(label: str, url: str, workdir: Path, seconds: float, warm_up:
         before = stored_feedback(url, site.journey_id)
         for route, spec in specs.items():
             log(f"{label}: {route} ({CONNECTIONS} connections, {seconds:g} s) ...")
-            measured = run_load(common | spec)
+            if wrk and "form" not in spec:
+                measured = wrk_load(wrk, common | spec)
+            else:
+                measured = run_load(common | spec)
+            if route == "process page":
+                check_page(port, spec["path"], cookie, "<svg")
             result = Result(label, route, **measured)
             if route == "feedback POST":
                 after = stored_feedback(url, site.journey_id)
@@ -659,6 +737,7 @@ class Report:
     results: list[Result]
     seconds: float
     warm_up: float
+    wrk: str
     machine: dict[str, str]
     when: str
     elapsed: float
@@ -682,9 +761,9 @@ class Report:
                     result.route,
                     f"{result.requests:,}",
                     f"{result.rate:,.0f}",
-                    f"{result.percentile(0.5):.1f}",
-                    f"{result.percentile(0.99):.1f}",
-                    f"{result.latencies[-1] * 1000:.1f}" if result.latencies else "-",
+                    f"{result.p50_ms:.1f}",
+                    f"{result.p99_ms:.1f}",
+                    f"{result.max_ms:.1f}",
                     f"{result.errors:,}",
                     ratio,
                 ]
@@ -727,7 +806,7 @@ class Report:
                     )
                 )
             if page:
-                p99 = page.percentile(0.99)
+                p99 = page.p99_ms
                 rows.append(
                     (
                         f"{database}: process page p99 under 100 ms",
@@ -736,7 +815,7 @@ class Report:
                     )
                 )
             if post:
-                p99 = post.percentile(0.99)
+                p99 = post.p99_ms
                 rows.append(
                     (
                         f"{database}: feedback POST p99 under 100 ms",
@@ -765,11 +844,18 @@ class Report:
         )
 
     def method(self) -> str:
+        python = f"a Python asyncio client in its own process ({self.warm_up:g} s warm-up)"
+        clients = (
+            f"{self.wrk} -t2 for the GET routes ({WRK_WARM_UP} s warm-up run) and {python} "
+            "for the feedback"
+            if self.wrk
+            else python
+        )
         return (
             f"gunicorn {importlib.metadata.version('gunicorn')}, {WORKERS} sync workers, on "
-            f"127.0.0.1; {CONNECTIONS} connections from a Python asyncio client in its own "
-            f"process; {self.warm_up:g} s warm-up then {self.seconds:g} s per route and "
-            f"database; feedback rate limit raised to {FEEDBACK_LIMIT!r} for the run"
+            f"127.0.0.1; {CONNECTIONS} connections from {clients}; {self.seconds:g} s measured "
+            f"per route and database; feedback rate limit raised to {FEEDBACK_LIMIT!r} for "
+            "the run"
         )
 
     def text(self) -> str:
@@ -832,6 +918,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="also profile the process page in-process"
     )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load the GET routes with wrk or the Python client (auto: wrk when installed)",
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load:
@@ -842,13 +934,16 @@ def main(argv: list[str] | None = None) -> int:
 
     seconds = QUICK_SECONDS if args.quick else SECONDS
     warm_up = QUICK_WARM_UP if args.quick else WARM_UP
-    assert 2 * (len(ROUTES) * (seconds + warm_up + 0.05) + 0.5) <= LOAD_BUDGET
+    wrk = shutil.which("wrk") if args.client != "python" else None
+    if args.client == "wrk" and wrk is None:
+        parser.error("wrk is not installed (apt-get install wrk), or use --client python")
+    assert 2 * load_seconds(seconds, warm_up, wrk) <= LOAD_BUDGET
     began = time.perf_counter()
     results: list[Result] = []
     skipped: list[str] = []
     with tempfile.TemporaryDirectory(prefix="leanlane-bench-") as workdir:
         url = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-        results += bench_database("SQLite", url, Path(workdir), seconds, warm_up, log)
+        results += bench_database("SQLite", url, Path(workdir), seconds, warm_up, wrk, log)
         if args.sqlite_only:
             skipped.append("PostgreSQL: not measured (--sqlite-only)")
         else:
@@ -857,12 +952,13 @@ def main(argv: list[str] | None = None) -> int:
                     skipped.append(f"PostgreSQL: no server answers at {postgres_admin_url()}")
                 else:
                     results += bench_database(
-                        "PostgreSQL", postgres_url, Path(workdir), seconds, warm_up, log
+                        "PostgreSQL", postgres_url, Path(workdir), seconds, warm_up, wrk, log
                     )
     report = Report(
         results,
         seconds,
         warm_up,
+        wrk_version(wrk) if wrk else "",
         machine_info(libraries()),
         dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         time.perf_counter() - began,
