@@ -12,7 +12,7 @@ from web import rendering
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.model import Process, Step
-from workflow.services import reviews
+from workflow.services import review_analysis, review_pages, reviews
 from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import Forbidden
 from workflow.services.processes import save_version
@@ -263,8 +263,10 @@ def test_a_version_with_shape_problems_is_explained_instead_of_analysed(
 
 def test_the_analysis_is_reused_until_something_changes(client, make, session, claim, monkeypatch):
     calls = []
-    original = reviews.analyze
-    monkeypatch.setattr(reviews, "analyze", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = review_analysis.analyze
+    monkeypatch.setattr(
+        review_analysis, "analyze", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
     make.login(client, claim.reviewer)
     client.get(f"/review/{claim.journey.id}")
     client.get(f"/review/{claim.claims.id}")
@@ -280,7 +282,7 @@ def test_the_analysis_is_reused_until_something_changes(client, make, session, c
 
 
 def test_the_flag_list_is_filtered_and_paginated(client, make, session, claim):
-    for _ in range(reviews.FLAG_PAGE_SIZE + 2):
+    for _ in range(review_pages.FLAG_PAGE_SIZE + 2):
         customer_flag(session, claim, consent=False)
     make.login(client, claim.reviewer)
     first = client.get(f"/review/{claim.journey.id}").get_data(as_text=True)
@@ -692,8 +694,8 @@ def test_the_analysis_cache_keeps_the_most_recently_used_entries():
 
 def test_a_change_too_small_to_show_reads_as_no_change(session, claim):
     cache = AnalysisCache()
-    measured = reviews.org_analysis(session, claim.org, cache, simulation_runs=0)
+    measured = review_analysis.org_analysis(session, claim.org, cache, simulation_runs=0)
     proposal = next(p for p in measured.proposals(claim.journey.id) if p.id == STATUS_UPDATES)
-    rows = {row.label: row for row in reviews.metric_rows(proposal.before, proposal.before)}
+    rows = {row.label: row for row in review_pages.metric_rows(proposal.before, proposal.before)}
     assert {row.verdict for row in rows.values()} == {"same"}
     assert rows["Lead time per case"].change == "no change"

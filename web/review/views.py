@@ -33,7 +33,7 @@ from web.review.forms import (
 )
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import outbox, reviews
+from workflow.services import outbox, review_analysis, review_pages, reviews
 from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
@@ -52,7 +52,7 @@ def analyses() -> AnalysisCache:
 
 
 def _runs() -> int:
-    return int(current_app.config.get("REVIEW_SIMULATION_RUNS", reviews.SIMULATION_RUNS))
+    return int(current_app.config.get("REVIEW_SIMULATION_RUNS", review_analysis.SIMULATION_RUNS))
 
 
 def _can_decide() -> bool:
@@ -81,7 +81,7 @@ def _first_error(form) -> tuple[str, str]:
 @roles_required(*VIEWERS)
 def index():
     user = current_user()
-    summaries = reviews.process_summaries(
+    summaries = review_pages.process_summaries(
         db(), user.organisation, analyses(), simulation_runs=_runs()
     )
     queued = outbox.queued_count(db(), user.org_id) if _can_decide() else None
@@ -101,8 +101,10 @@ class FlagError:
 
 def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | None = None):
     user = current_user()
-    board = reviews.dashboard(db(), user.organisation, row, analyses(), simulation_runs=_runs())
-    flags = reviews.flag_page(
+    board = review_pages.dashboard(
+        db(), user.organisation, row, analyses(), simulation_runs=_runs()
+    )
+    flags = review_pages.flag_page(
         db(),
         row,
         user,
@@ -123,6 +125,7 @@ def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | 
             can_decide=_can_decide(),
             flag_error=flag_error,
             words=reviews,
+            metric_rows=review_pages.metric_rows,
         ),
         code,
     )
@@ -148,7 +151,7 @@ def _back_to_flags(row: t.Process, flag_id: int) -> str:
 
 def _flag_or_404(row: t.Process, flag_id: int) -> t.Flag:
     try:
-        return reviews.find_flag(db(), row, flag_id)
+        return review_pages.find_flag(db(), row, flag_id)
     except NotFound:
         abort(404)
 
@@ -244,7 +247,7 @@ def _proposal_page(
     if version is None:
         version = request.args.get("version", type=int)
     try:
-        view = reviews.proposal_view(
+        view = review_pages.proposal_view(
             db(),
             user.organisation,
             row,
@@ -366,7 +369,7 @@ def decision(process_id: int, key: str):
 
 def _apply_page(row: t.Process, version: int, *, code: int = 200, error: str = "", problems=()):
     accepted = reviews.accepted_reviews(db(), row, version)
-    linked = reviews.linked_flags(db(), [r.id for r in accepted])
+    linked = review_pages.linked_flags(db(), [r.id for r in accepted])
     return (
         render_template(
             "review/apply.html",

@@ -1,0 +1,129 @@
+"""The analysis the review works from: every valid current process of an organisation measured
+together (metrics, hotspots, proposals), cached per state of its processes and signals.
+
+Decisions and the review pages both ask it for a proposal by id, so both judge the same
+measured proposal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from workflow import model as engine
+from workflow.adapters import repository as repo
+from workflow.adapters import tables as t
+from workflow.analysis import Analysis, ProcessAnalysis, analyze
+from workflow.errors import ModelError
+from workflow.proposals import DEFAULT_LIMIT, Proposal
+from workflow.services.analysis_cache import AnalysisCache, org_state
+
+__all__ = ["SIMULATION_RUNS", "OrgAnalysis", "find_proposal", "org_analysis"]
+
+#: Proposals are measured with this many simulated cases: enough for p50/p90, fast on a page.
+SIMULATION_RUNS = 500
+
+
+@dataclass(frozen=True)
+class OrgAnalysis:
+    """An analysis of the organisation's valid current processes and what it left out."""
+
+    analysis: Analysis | None
+    #: Engine process id -> process row id, and back.
+    row_ids: dict[str, int]
+    keys: dict[int, str]
+    #: Row id -> why the process could not be measured (a loop that never ends, ...).
+    excluded: dict[int, str]
+
+    def process(self, row_id: int) -> ProcessAnalysis | None:
+        key = self.keys.get(row_id)
+        if self.analysis is None or key is None:
+            return None
+        return self.analysis.process(key)
+
+    def proposals(self, row_id: int) -> list[Proposal]:
+        key = self.keys.get(row_id)
+        if self.analysis is None or key is None:
+            return []
+        return [p for p in self.analysis.proposals if p.process == key]
+
+
+def _without(model: engine.ProcessModel, keys: set[str]) -> engine.ProcessModel:
+    return engine.ProcessModel(
+        name=model.name,
+        processes=tuple(p for p in model.processes if p.id not in keys),
+        links=tuple(
+            link for link in model.links if link.journey not in keys and link.process not in keys
+        ),
+    )
+
+
+def _analyse_org(
+    session: Session, org: t.Organisation, simulation_runs: int, limit: int
+) -> OrgAnalysis:
+    model, rows = repo.build_model(session, org)
+    row_ids = {key: row.id for key, row in rows.items()}
+    excluded: dict[int, str] = {}
+    try:
+        result = analyze(model, simulation_runs=simulation_runs, limit=limit)
+    except ModelError:
+        # One process with figures beyond trust must not hide every other dashboard.
+        bad: set[str] = set()
+        for process in model.processes:
+            alone = engine.ProcessModel(name=model.name, processes=(process,))
+            try:
+                analyze(alone, simulation_runs=0, limit=1)
+            except ModelError as exc:
+                bad.add(process.id)
+                excluded[row_ids[process.id]] = "; ".join(exc.lines())
+        try:
+            result = analyze(_without(model, bad), simulation_runs=simulation_runs, limit=limit)
+        except ModelError as exc:
+            result = None
+            for key in row_ids:
+                excluded.setdefault(row_ids[key], "; ".join(exc.lines()))
+    keys = {
+        row_id: key
+        for key, row_id in row_ids.items()
+        if row_id not in excluded and result is not None
+    }
+    return OrgAnalysis(result, row_ids, keys, excluded)
+
+
+def org_analysis(
+    session: Session,
+    org: t.Organisation,
+    cache: AnalysisCache,
+    *,
+    simulation_runs: int = SIMULATION_RUNS,
+    limit: int = DEFAULT_LIMIT,
+) -> OrgAnalysis:
+    """The organisation's analysis, computed once per state of its processes and signals."""
+    key = ("org", org_state(session, org), simulation_runs, limit)
+    return cache.get(key, lambda: _analyse_org(session, org, simulation_runs, limit))
+
+
+def find_proposal(
+    session: Session,
+    org: t.Organisation,
+    row: t.Process,
+    key: str,
+    cache: AnalysisCache,
+    simulation_runs: int,
+) -> tuple[OrgAnalysis, Proposal | None]:
+    """A proposal of the current version: among the best measured ones, else among all.
+
+    The dashboard measures the best candidates only; a proposal accepted earlier may have
+    dropped below that cut after flags changed, so every candidate is measured before saying
+    it is gone.
+    """
+    found = org_analysis(session, org, cache, simulation_runs=simulation_runs)
+    for proposal in found.proposals(row.id):
+        if proposal.id == key:
+            return found, proposal
+    everything = org_analysis(session, org, cache, simulation_runs=0, limit=0)
+    for proposal in everything.proposals(row.id):
+        if proposal.id == key:
+            return found, proposal
+    return found, None
