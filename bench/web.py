@@ -301,6 +301,8 @@ class Result:
     accepted: int = 0
     stored: int | None = None
     detail: str = ""
+    #: Diagrams laid out while the route was loaded (new entries in the render cache).
+    layouts: int = 0
 
     @property
     def errors(self) -> int:
@@ -582,6 +584,12 @@ def log_in(port: int, email: str, password: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
+def layouts(render_dir: str) -> int:
+    """Diagrams laid out so far: each layout leaves one entry in the renderer's disk cache."""
+    folder = Path(render_dir)
+    return sum(1 for item in folder.rglob("*") if item.is_file()) if folder.exists() else 0
+
+
 def check_page(port: int, path: str, cookie: str, expected: str) -> None:
     """The page answers 200 with ``expected`` in it, so the load measures the real page."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -629,6 +637,7 @@ def bench_database(
         before = stored_feedback(url, site.journey_id)
         for route, spec in specs.items():
             log(f"{label}: {route} ({CONNECTIONS} connections, {seconds:g} s) ...")
+            layouts_before = layouts(site.render_dir)
             if wrk and "form" not in spec:
                 measured = wrk_load(wrk, common | spec)
             else:
@@ -636,6 +645,7 @@ def bench_database(
             if route == "process page":
                 check_page(port, spec["path"], cookie, "<svg")
             result = Result(label, route, **measured)
+            result.layouts = layouts(site.render_dir) - layouts_before
             if route == "feedback POST":
                 after = stored_feedback(url, site.journey_id)
                 flags, answers = (after[0] - before[0], after[1] - before[1])
@@ -806,6 +816,13 @@ class Report:
                     )
                 )
             if page:
+                rows.append(
+                    (
+                        f"{database}: no layout inside a process page request",
+                        f"{page.layouts} layouts",
+                        verdict(page.layouts == 0),
+                    )
+                )
                 p99 = page.p99_ms
                 rows.append(
                     (
