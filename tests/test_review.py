@@ -349,6 +349,7 @@ def test_triage_moves_the_flag_bumps_the_revision_and_queues_one_reply(
     message = messages[0]
     assert message.to_email == "pat@example.com" and message.flag_id == flag.id
     assert "Nobody told me anything" in message.body
+    assert "was hard (having to chase for news)" in message.body  # the customer's own words
     assert "We now text you." in message.body
     assert f"/j/{claim.journey.public_token}/changes" in message.body
 

@@ -12,7 +12,7 @@ from tests.conftest import MODELS, PASSWORD
 from web import create_app, database, rendering
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
-from workflow.services import processes, signals
+from workflow.services import processes, signals, words
 from workflow.vocabulary import FlagStatus
 from workflow.yaml_format import loads_model
 
@@ -191,7 +191,7 @@ def test_the_step_page_explains_the_step_and_offers_the_flag_form(client, claims
     assert "<h1>Re-key claim form into the claims system</h1>" in body
     assert "done by Claims handler" in body
     assert "Working time" in body and "Comes after:" in body and "Leads to:" in body
-    for category, (label, _meaning) in signals.CATEGORY_WORDS.items():
+    for category, label in words.CATEGORY_WORDS.items():
         assert f'value="{category.value}"' in body and label in body
     assert re.search(r'<input checked id="severity-2" name="severity"[^>]*value="3"', body)
     assert 'name="anonymous" type="checkbox"' in body

@@ -6,27 +6,10 @@ from web.database import db
 from web.insights import charts
 from web.insights.forms import SCORE_WORDS, PulseForm
 from web.security import current_user, process_or_404, roles_required
-from workflow.services import insights, pulse
+from workflow.services import insights, pulse, words
 from workflow.services.errors import Forbidden, InvalidInput
 
 bp = Blueprint("insights", __name__)
-
-CATEGORY_WORDS = {
-    "defects": "Defects, errors",
-    "overproduction": "Overproduction",
-    "waiting": "Waiting",
-    "non_utilised_talent": "Non-utilised talent",
-    "transportation": "Handoffs, transport",
-    "inventory": "Queues, piles of work",
-    "motion": "Unnecessary motion",
-    "extra_processing": "Extra processing",
-    "asked_twice": "Asked twice",
-    "unclear": "Unclear",
-    "pointless": "Pointless",
-    "too_many_approvals": "Too many approvals",
-    "chasing_status": "Chasing status",
-    "system_trouble": "System trouble",
-}
 
 
 def _unit() -> insights.Unit:
@@ -55,7 +38,7 @@ def process(process_id: int):
         "insights/process.html",
         signals=signals,
         chart=charts.flag_chart(signals.timeline),
-        category_words=CATEGORY_WORDS,
+        category_words=words.CATEGORY_WORDS,
     )
 
 

@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from workflow.services.feedback import CES_LABELS, CUSTOMER_CATEGORIES, MAX_TEXT, PublicJourney
+from workflow.services.feedback import CES_LABELS, MAX_TEXT, PublicJourney
+from workflow.services.words import CUSTOMER_CATEGORIES
 
 __all__ = ["NOT_SURE", "FeedbackForm", "feedback_form"]
 

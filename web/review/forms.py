@@ -7,7 +7,8 @@ from wtforms import IntegerField, RadioField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from workflow.services.reviews import MAX_COMMENT, MAX_REASON, STATUS_WORDS
+from workflow.services.reviews import MAX_COMMENT, MAX_REASON
+from workflow.services.words import STATUS_WORDS
 
 
 def _version() -> IntegerField:
@@ -20,7 +21,7 @@ def _version() -> IntegerField:
 class FlagStatusForm(FlaskForm):
     status = SelectField(
         "Status",
-        choices=[SelectChoice(value, label.capitalize()) for value, label in STATUS_WORDS.items()],
+        choices=[SelectChoice(s.value, label.capitalize()) for s, label in STATUS_WORDS.items()],
         validators=[DataRequired("Choose a status.")],
     )
     reason = TextAreaField(

@@ -33,7 +33,7 @@ from web.review.forms import (
 )
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import outbox, review_analysis, review_pages, reviews
+from workflow.services import outbox, review_analysis, review_pages, reviews, words
 from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
@@ -85,7 +85,7 @@ def index():
         db(), user.organisation, analyses(), simulation_runs=_runs()
     )
     queued = outbox.queued_count(db(), user.org_id) if _can_decide() else None
-    return render_template("review/index.html", summaries=summaries, queued=queued, words=reviews)
+    return render_template("review/index.html", summaries=summaries, queued=queued, words=words)
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,9 @@ def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | 
             all_hotspots=everything,
             can_decide=_can_decide(),
             flag_error=flag_error,
-            words=reviews,
+            words=words,
             metric_rows=review_pages.metric_rows,
+            wants_reply=reviews.wants_reply,
         ),
         code,
     )
@@ -179,7 +180,7 @@ def flag_status(process_id: int, flag_id: int):
             raise
         else:
             db().commit()
-            word = reviews.STATUS_WORDS[flag.status]
+            word = words.STATUS_WORDS[flag.status]
             note = " A reply to the customer is queued in the outbox." if queued else ""
             flash(f"The flag on “{flag.step_name or flag.step_id}” is {word}.{note}", "success")
             return redirect(_back_to_flags(row, flag.id))
@@ -274,7 +275,7 @@ def _proposal_page(
             decision_form=decision_form or DecisionForm(formdata=None, version=view.version_number),
             can_decide=_can_decide(),
             error=error,
-            words=reviews,
+            words=words,
         ),
         code,
     )
@@ -357,7 +358,7 @@ def decision(process_id: int, key: str):
             raise
         else:
             db().commit()
-            word = reviews.REVIEW_STATUS_WORDS[review.status]
+            word = words.REVIEW_STATUS_WORDS[review.status]
             flash(f"“{review.title}” is {word}.", "success")
             return redirect(_proposal_url(row, key, None))
     db().rollback()

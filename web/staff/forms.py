@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length
 
-from workflow.services.signals import CATEGORY_WORDS, MAX_TEXT, SEVERITY_WORDS
+from workflow.services.signals import MAX_TEXT
+from workflow.services.words import CATEGORY_WORDS, SEVERITY_WORDS
 
 
 def _too_long(what: str) -> str:
@@ -16,7 +17,7 @@ def _too_long(what: str) -> str:
 class FlagForm(FlaskForm):
     category = RadioField(
         "What is wrong?",
-        choices=[SelectChoice(c.value, words[0]) for c, words in CATEGORY_WORDS.items()],
+        choices=[SelectChoice(c.value, label) for c, label in CATEGORY_WORDS.items()],
         validators=[InputRequired("Choose what is wrong with this step.")],
         invalid_choice_message="Choose one of the listed problems.",
     )

@@ -6,7 +6,7 @@ from web.database import db
 from web.security import current_user, login_required, process_or_404
 from web.staff.forms import FlagForm, MeTooForm
 from workflow.adapters import repository as repo
-from workflow.services import signals
+from workflow.services import signals, words
 from workflow.services.errors import Forbidden, InvalidInput, NotFound
 from workflow.vocabulary import Perspective
 
@@ -21,10 +21,11 @@ PERSPECTIVE_WORDS = {
 @bp.context_processor
 def _words() -> dict:
     return {
-        "category_words": signals.CATEGORY_WORDS,
-        "status_words": signals.STATUS_WORDS,
-        "severity_words": signals.SEVERITY_WORDS,
-        "kind_words": signals.KIND_WORDS,
+        "category_words": words.CATEGORY_WORDS,
+        "category_meanings": words.CATEGORY_MEANINGS,
+        "status_words": words.STATUS_WORDS,
+        "severity_words": words.SEVERITY_WORDS,
+        "kind_words": words.KIND_WORDS,
         "perspective_words": PERSPECTIVE_WORDS,
     }
 

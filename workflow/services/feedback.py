@@ -28,6 +28,7 @@ from workflow.adapters import tables as t
 from workflow.model import CES_SCALE
 from workflow.services.accounts import EMAIL_PATTERN
 from workflow.services.errors import InvalidInput
+from workflow.services.words import CUSTOMER_CATEGORIES, customer_phrase
 from workflow.vocabulary import (
     STRUCTURAL_KINDS,
     FlagCategory,
@@ -41,7 +42,6 @@ from workflow.vocabulary import (
 __all__ = [
     "CES_LABELS",
     "CHANGES_PER_PAGE",
-    "CUSTOMER_CATEGORIES",
     "GENERAL_STEP_NAME",
     "MAX_TEXT",
     "Change",
@@ -51,7 +51,6 @@ __all__ = [
     "FeedbackReceipt",
     "InvalidFeedback",
     "PublicJourney",
-    "category_words",
     "customer_steps",
     "describe_journey",
     "find_journey",
@@ -65,36 +64,6 @@ MAX_TEXT = 2000
 MAX_EMAIL = 254
 MAX_TOKEN = 64
 CHANGES_PER_PAGE = 20
-
-#: The friction a customer can name, in the words the feedback page offers them.
-CUSTOMER_CATEGORIES: dict[FlagCategory, str] = {
-    FlagCategory.WAITING: "I had to wait too long",
-    FlagCategory.ASKED_TWICE: "I was asked for the same thing twice",
-    FlagCategory.UNCLEAR: "It was unclear what to do",
-    FlagCategory.POINTLESS: "It felt pointless",
-    FlagCategory.TOO_MANY_APPROVALS: "Too many sign-offs",
-    FlagCategory.CHASING_STATUS: "I had to chase for news",
-    FlagCategory.SYSTEM_TROUBLE: "The website or app did not work",
-}
-
-#: Every category as a short public phrase: customer friction and the staff's DOWNTIME wastes
-#: (staff flags on the employee steps behind a journey show up on its "you said, we did" page).
-_CATEGORY_PHRASES: dict[FlagCategory, str] = {
-    FlagCategory.WAITING: "Waiting too long",
-    FlagCategory.ASKED_TWICE: "Being asked for the same thing twice",
-    FlagCategory.UNCLEAR: "Not knowing what to do",
-    FlagCategory.POINTLESS: "A step that felt pointless",
-    FlagCategory.TOO_MANY_APPROVALS: "Too many sign-offs",
-    FlagCategory.CHASING_STATUS: "Having to chase for news",
-    FlagCategory.SYSTEM_TROUBLE: "The website or app not working",
-    FlagCategory.DEFECTS: "Mistakes that had to be put right",
-    FlagCategory.OVERPRODUCTION: "Work nobody needed",
-    FlagCategory.NON_UTILISED_TALENT: "Our people's skills not being used",
-    FlagCategory.TRANSPORTATION: "Too many hand-overs",
-    FlagCategory.INVENTORY: "Cases left waiting in a queue",
-    FlagCategory.MOTION: "Needless back and forth",
-    FlagCategory.EXTRA_PROCESSING: "More work than needed",
-}
 
 #: The CES agree scale, 1 to 7 ("<Organisation> made it easy for me to ...").
 CES_LABELS: dict[int, str] = {
@@ -116,14 +85,6 @@ _PUBLISHED_REVIEWS = ("accepted", "applied")
 #: The answers in the order the form asks them, so errors are listed in that order.
 _FIELDS = ("step", "category", "score", "text", "email", "consent")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def category_words(category: str) -> str:
-    """A category as a short public phrase ("Having to chase for news")."""
-    try:
-        return _CATEGORY_PHRASES[FlagCategory(category)]
-    except ValueError:
-        return "Something else"
 
 
 @dataclass(frozen=True)
@@ -507,7 +468,7 @@ def published_changes(
         group.changes.append(
             Change(
                 status=status,
-                said=category_words(category),
+                said=customer_phrase(category),
                 reason=reason.strip(),
                 change_title=title if title and review_status in _PUBLISHED_REVIEWS else "",
                 when=when,

@@ -37,17 +37,15 @@ from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceE
 from workflow.services.outbox import queue_message
 from workflow.services.processes import StepUrl, save_version
 from workflow.services.review_analysis import SIMULATION_RUNS, OrgAnalysis, find_proposal
-from workflow.vocabulary import FlagCategory, FlagSource, FlagStatus
+from workflow.services.words import REVIEW_STATUS_WORDS, STATUS_WORDS, customer_phrase
+from workflow.vocabulary import FlagSource, FlagStatus
 
 __all__ = [
-    "CATEGORY_WORDS",
     "COMMENTERS",
     "DECIDERS",
     "MAX_COMMENT",
     "MAX_REASON",
     "REASON_REQUIRED",
-    "REVIEW_STATUS_WORDS",
-    "STATUS_WORDS",
     "ApplyResult",
     "StaleReview",
     "accepted_reviews",
@@ -67,34 +65,6 @@ COMMENTERS = ("reviewer", "admin", "owner")
 MAX_REASON = 2000
 MAX_COMMENT = 4000
 
-STATUS_WORDS = {
-    FlagStatus.NEW.value: "new",
-    FlagStatus.UNDER_REVIEW.value: "under review",
-    FlagStatus.ADDRESSED.value: "addressed",
-    FlagStatus.WONT_FIX.value: "won't fix",
-}
-REVIEW_STATUS_WORDS = {
-    "open": "not decided",
-    "accepted": "accepted",
-    "rejected": "rejected",
-    "applied": "applied",
-}
-CATEGORY_WORDS = {
-    FlagCategory.DEFECTS.value: "errors and rework",
-    FlagCategory.OVERPRODUCTION.value: "work nobody needs",
-    FlagCategory.WAITING.value: "waiting",
-    FlagCategory.NON_UTILISED_TALENT.value: "skills not used",
-    FlagCategory.TRANSPORTATION.value: "handoffs",
-    FlagCategory.INVENTORY.value: "piles and queues",
-    FlagCategory.MOTION.value: "searching and moving around",
-    FlagCategory.EXTRA_PROCESSING.value: "extra work",
-    FlagCategory.ASKED_TWICE.value: "asked twice",
-    FlagCategory.UNCLEAR.value: "unclear",
-    FlagCategory.POINTLESS.value: "pointless",
-    FlagCategory.TOO_MANY_APPROVALS.value: "too many approvals",
-    FlagCategory.CHASING_STATUS.value: "had to chase",
-    FlagCategory.SYSTEM_TROUBLE.value: "system trouble",
-}
 #: Reasons the triage form needs before a flag may take the status.
 REASON_REQUIRED = (FlagStatus.ADDRESSED.value, FlagStatus.WONT_FIX.value)
 
@@ -139,7 +109,8 @@ def _changes_path(token: str | None) -> str:
 
 
 def _reply_body(flag: t.Flag, journey: t.Process, site_url: str) -> str:
-    category = CATEGORY_WORDS.get(flag.category, flag.category.replace("_", " "))
+    said = customer_phrase(flag.category)
+    category = said[:1].lower() + said[1:]
     reported = flag.text.strip() or f"(no words, just the category: {category})"
     if flag.status == FlagStatus.ADDRESSED.value:
         did = f"We changed how this works.\n\n  {flag.status_reason.strip()}"

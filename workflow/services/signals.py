@@ -26,16 +26,12 @@ from workflow import model as engine
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.services.errors import Forbidden, InvalidInput, NotFound
-from workflow.vocabulary import FlagCategory, FlagSource, FlagStatus, StepKind, Waste
+from workflow.vocabulary import FlagCategory, FlagSource, FlagStatus, Waste
 
 __all__ = [
-    "CATEGORY_WORDS",
-    "KIND_WORDS",
     "MAX_TEXT",
     "OPEN_STATUSES",
     "PER_PAGE",
-    "SEVERITY_WORDS",
-    "STATUS_WORDS",
     "FlagCounts",
     "FlagView",
     "MyFlag",
@@ -55,64 +51,8 @@ MAX_TEXT = 1000
 PER_PAGE = 20
 OPEN_STATUSES = (FlagStatus.NEW.value, FlagStatus.UNDER_REVIEW.value)
 
-#: Each category in plain words: (label, what it means).
-CATEGORY_WORDS: dict[FlagCategory, tuple[str, str]] = {
-    FlagCategory.DEFECTS: ("Mistakes and rework", "Errors that have to be found and put right."),
-    FlagCategory.OVERPRODUCTION: ("Work nobody uses", "Made too early, too much, or not needed."),
-    FlagCategory.WAITING: ("Waiting", "Work stands still until someone or something is ready."),
-    FlagCategory.NON_UTILISED_TALENT: (
-        "Skills not used",
-        "People could do more, or know a better way, but are not asked.",
-    ),
-    FlagCategory.TRANSPORTATION: ("Passed around", "The case moves between people or places."),
-    FlagCategory.INVENTORY: ("Piling up", "Cases queue up in an inbox or a backlog."),
-    FlagCategory.MOTION: ("Searching and clicking", "Looking for things, switching screens."),
-    FlagCategory.EXTRA_PROCESSING: (
-        "More work than needed",
-        "Extra checks, copies or detail nobody needs.",
-    ),
-    FlagCategory.ASKED_TWICE: ("Asked twice", "The same information is asked for again."),
-    FlagCategory.UNCLEAR: ("Unclear", "It is hard to know what to do or what happens next."),
-    FlagCategory.POINTLESS: ("Pointless", "The step adds nothing for anyone."),
-    FlagCategory.TOO_MANY_APPROVALS: (
-        "Too many approvals",
-        "Sign-offs that almost always say yes.",
-    ),
-    FlagCategory.CHASING_STATUS: ("Chasing status", "Someone has to ask where the case is."),
-    FlagCategory.SYSTEM_TROUBLE: ("System trouble", "Tools are slow, down or get in the way."),
-}
-
 #: The categories that are one of the eight wastes (the rest are friction types).
 WASTE_CATEGORIES = frozenset(FlagCategory(w.value) for w in Waste)
-
-SEVERITY_WORDS = {
-    1: "Minor annoyance",
-    2: "Annoying",
-    3: "Slows the work down",
-    4: "Serious",
-    5: "Stops the work",
-}
-
-STATUS_WORDS = {
-    FlagStatus.NEW: "New",
-    FlagStatus.UNDER_REVIEW: "Under review",
-    FlagStatus.ADDRESSED: "Addressed",
-    FlagStatus.WONT_FIX: "Won't fix",
-}
-
-KIND_WORDS = {
-    StepKind.START: "Where it starts",
-    StepKind.END: "Where it ends",
-    StepKind.TASK: "Task",
-    StepKind.DECISION: "Decision",
-    StepKind.PARALLEL_SPLIT: "Work splits to run side by side",
-    StepKind.PARALLEL_JOIN: "Parallel work comes together",
-    StepKind.WAIT: "Waiting",
-    StepKind.APPROVAL: "Approval",
-    StepKind.HANDOFF: "Handoff",
-    StepKind.SYSTEM: "Done by a system",
-    StepKind.SUBPROCESS: "A process of its own",
-}
 
 T = TypeVar("T")
 
