@@ -442,8 +442,21 @@ def test_accepting_puts_linked_new_flags_under_review_and_rejecting_puts_them_ba
     assert decide(client, claim, STATUS_UPDATES, "reject", "Too costly.").status_code == 302
     back = fresh(session, flag)
     assert (back.status, back.status_reason) == ("new", "")
+    assert back.status_before_review is None
     assert fresh(session, review).reason == "Too costly."
     assert outbox_rows(session) == []
+
+
+def test_accepting_remembers_the_status_each_linked_flag_came_from(client, make, session, claim):
+    flag = customer_flag(session, claim)
+    make.login(client, claim.reviewer)
+    link(client, claim, flag, STATUS_UPDATES)
+    assert fresh(session, flag).status_before_review is None
+    decide(client, claim, STATUS_UPDATES, "accept")
+    assert fresh(session, flag).status_before_review == "new"
+    decide(client, claim, STATUS_UPDATES, "reopen")
+    back = fresh(session, flag)
+    assert (back.status, back.status_before_review) == ("new", None)
 
 
 def test_a_flag_triaged_by_hand_keeps_its_status_when_the_proposal_is_rejected(
@@ -461,14 +474,63 @@ def test_a_flag_triaged_by_hand_keeps_its_status_when_the_proposal_is_rejected(
     assert fresh(session, flag).status_reason == "Checking with the call centre."
 
 
+@pytest.mark.parametrize("reason", ["", "accepted"], ids=["no reason", "the acceptance's reason"])
+def test_a_flag_triaged_by_hand_after_acceptance_stays_whatever_its_reason_text(
+    client, make, session, claim, reason
+):
+    flag = customer_flag(session, claim, consent=False)
+    make.login(client, claim.reviewer)
+    link(client, claim, flag, STATUS_UPDATES)
+    decide(client, claim, STATUS_UPDATES, "accept")
+    accepted_reason = fresh(session, flag).status_reason
+    typed = accepted_reason if reason == "accepted" else ""
+    response = client.post(
+        f"/review/{claim.journey.id}/flags/{flag.id}/status",
+        data={"status": "under_review", "reason": typed},
+    )
+    assert response.status_code == 302
+    assert fresh(session, flag).status_before_review is None
+    decide(client, claim, STATUS_UPDATES, "reject", "Not now.")
+    kept = fresh(session, flag)
+    assert (kept.status, kept.status_reason) == ("under_review", typed)
+
+
+def test_rejecting_puts_a_flag_back_to_the_status_it_had_before_acceptance(
+    client, make, session, claim
+):
+    flag = customer_flag(session, claim, consent=False)
+    make.login(client, claim.reviewer)
+    link(client, claim, flag, STATUS_UPDATES)
+    decide(client, claim, STATUS_UPDATES, "accept")
+    flag = fresh(session, flag)
+    flag.status_reason = "Reworded by hand in the database, not through triage."
+    session.commit()
+    decide(client, claim, STATUS_UPDATES, "reject", "Not now.")
+    back = fresh(session, flag)
+    assert (back.status, back.status_reason, back.status_before_review) == ("new", "", None)
+
+
+def test_applying_forgets_the_status_before_review(client, make, session, claim):
+    flag = customer_flag(session, claim, consent=False)
+    make.login(client, claim.reviewer)
+    link(client, claim, flag, STATUS_UPDATES)
+    decide(client, claim, STATUS_UPDATES, "accept")
+    response = client.post(f"/review/{claim.journey.id}/apply", data={"version": 1})
+    assert response.status_code == 302
+    done = fresh(session, flag)
+    assert (done.status, done.status_before_review) == ("addressed", None)
+
+
 def test_linking_a_flag_to_an_accepted_proposal_puts_it_under_review(client, make, session, claim):
     flag = customer_flag(session, claim)
     make.login(client, claim.reviewer)
     decide(client, claim, STATUS_UPDATES, "accept")
     link(client, claim, flag, STATUS_UPDATES)
-    assert fresh(session, flag).status == "under_review"
+    linked = fresh(session, flag)
+    assert (linked.status, linked.status_before_review) == ("under_review", "new")
     link(client, claim, flag, "")
-    assert fresh(session, flag).status == "new"
+    unlinked = fresh(session, flag)
+    assert (unlinked.status, unlinked.status_before_review) == ("new", None)
 
 
 def test_rejecting_needs_a_reason(client, make, claim):

@@ -240,6 +240,9 @@ class Flag(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")
     #: Why it was addressed or will not be fixed, shown to the people who raised it.
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: The status an accepted proposal moved the flag from; rejecting or reopening the proposal
+    #: puts it back. None when the flag's status is not the acceptance's doing.
+    status_before_review: Mapped[str | None] = mapped_column(String(20), default=None)
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )

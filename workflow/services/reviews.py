@@ -8,9 +8,10 @@ can no longer be applied (:class:`StaleReview`).
 
 Flags linked to a proposal move with it:
 
-- accept: linked *new* flags become *under review*, with a reason naming the proposal;
-- reject or reopen: the flags the acceptance moved go back to *new* (a flag triaged by hand
-  since then keeps its status: its reason no longer is the acceptance's);
+- accept: linked *new* flags become *under review*, with a reason naming the proposal, and
+  remember the status they came from (``Flag.status_before_review``);
+- reject or reopen: the flags the acceptance moved go back to the status they came from; a flag
+  triaged by hand since then keeps what the reviewer chose (triage forgets the old status);
 - apply: linked flags become *addressed*, "Changed in version N: <proposal title>".
 
 Every status change bumps the flag's ``Process.signals_revision`` (cached analyses and renders
@@ -178,6 +179,7 @@ def _set_status(session: Session, flag: t.Flag, status: str, reason: str, site_u
     changed = flag.status != status
     flag.status = status
     flag.status_reason = reason
+    flag.status_before_review = None
     flag.updated_at = t.utcnow()
     return changed and _queue_reply(session, flag, site_url)
 
@@ -201,6 +203,9 @@ def set_flag_status(
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.", "reason")
     if flag.status == status and flag.status_reason == reason:
+        # Nothing the flagger reads changes, but the reviewer has now decided this status.
+        flag.status_before_review = None
+        session.flush()
         return False
     queued = _set_status(session, flag, status, reason, site_url)
     _bump(session, [flag.process_id])
@@ -212,10 +217,22 @@ def _accepted_reason(review: t.ProposalReview) -> str:
     return f"The improvement team accepted a change for this: {review.title}"
 
 
-def _moved_by_acceptance(flag: t.Flag, review: t.ProposalReview) -> bool:
-    return flag.status == FlagStatus.UNDER_REVIEW.value and flag.status_reason == _accepted_reason(
-        review
-    )
+def _move_for_acceptance(flag: t.Flag, review: t.ProposalReview) -> None:
+    """Take a flag under review for an accepted proposal, remembering where it came from."""
+    flag.status_before_review = flag.status
+    flag.status, flag.status_reason = FlagStatus.UNDER_REVIEW.value, _accepted_reason(review)
+    flag.updated_at = t.utcnow()
+
+
+def _undo_acceptance(flag: t.Flag) -> bool:
+    """Put a flag an acceptance moved back to its earlier status; False (and nothing done) when
+    the acceptance did not move it or it was triaged by hand since."""
+    if flag.status_before_review is None:
+        return False
+    flag.status, flag.status_reason = flag.status_before_review, ""
+    flag.status_before_review = None
+    flag.updated_at = t.utcnow()
+    return True
 
 
 def link_flag(
@@ -224,7 +241,7 @@ def link_flag(
     """Link the flag to the proposal that addresses it (None unlinks it).
 
     A new flag linked to an accepted proposal goes under review at once; unlinking a flag the
-    acceptance moved puts it back to new.
+    acceptance moved puts it back to its earlier status.
     """
     _require(actor, DECIDERS, "link flags to proposals")
     previous = session.get(t.ProposalReview, flag.review_id) if flag.review_id else None
@@ -235,13 +252,12 @@ def link_flag(
             "proposal",
         )
     leaving = previous is not None and (review is None or review.id != previous.id)
-    if leaving and _moved_by_acceptance(flag, previous):
-        flag.status, flag.status_reason = FlagStatus.NEW.value, ""
+    if leaving and _undo_acceptance(flag):
         _bump(session, [flag.process_id])
     flag.review_id = review.id if review is not None else None
     flag.updated_at = t.utcnow()
-    if review is not None and review.status == "accepted" and flag.status == "new":
-        flag.status, flag.status_reason = FlagStatus.UNDER_REVIEW.value, _accepted_reason(review)
+    if review is not None and review.status == "accepted" and flag.status == FlagStatus.NEW:
+        _move_for_acceptance(flag, review)
         _bump(session, [flag.process_id])
     session.flush()
 
@@ -391,9 +407,7 @@ def decide(
     moved: list[int] = []
     if review.status == "accepted":
         for flag in linked:
-            if _moved_by_acceptance(flag, review):
-                flag.status, flag.status_reason = FlagStatus.NEW.value, ""
-                flag.updated_at = t.utcnow()
+            if _undo_acceptance(flag):
                 moved.append(flag.process_id)
     review.status = target
     review.reason = reason if target != "open" else ""
@@ -402,11 +416,7 @@ def decide(
     if target == "accepted":
         for flag in linked:
             if flag.status == FlagStatus.NEW.value:
-                flag.status, flag.status_reason = (
-                    FlagStatus.UNDER_REVIEW.value,
-                    _accepted_reason(review),
-                )
-                flag.updated_at = t.utcnow()
+                _move_for_acceptance(flag, review)
                 moved.append(flag.process_id)
     _bump(session, moved)
     session.flush()
