@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
+from workflow.services.paging import PageLinks, window
 
 __all__ = [
     "HISTORY_PAGE_SIZE",
@@ -28,7 +29,7 @@ HISTORY_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(PageLinks):
     versions: list[t.ProcessVersion]
     authors: dict[int, str]
     page: int
@@ -39,8 +40,7 @@ class HistoryPage:
 def history_page(session: Session, row: t.Process, page: int) -> HistoryPage:
     """One page of versions, newest first, with their authors' names."""
     total = session.scalar(select(func.count()).where(t.ProcessVersion.process_id == row.id)) or 0
-    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    page, pages = window(page, total, HISTORY_PAGE_SIZE)
     versions = list(
         session.scalars(
             select(t.ProcessVersion)

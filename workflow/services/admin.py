@@ -7,7 +7,6 @@ what the admin pages need around them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from workflow.adapters import tables as t
 from workflow.services import accounts
 from workflow.services.errors import InvalidInput, NotFound
+from workflow.services.paging import PageLinks, window
 
 __all__ = [
     "USERS_PER_PAGE",
@@ -31,19 +31,11 @@ USERS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
-class UserPage:
+class UserPage(PageLinks):
     users: list[t.User]
     page: int
     pages: int
     total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def user_page(
@@ -51,8 +43,7 @@ def user_page(
 ) -> UserPage:
     """One page of the organisation's users, by name; a page past the end shows the last."""
     total = session.scalar(select(func.count()).where(t.User.org_id == org_id)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
+    page, pages = window(page, total, per_page)
     users = list(
         session.scalars(
             select(t.User)

@@ -14,7 +14,6 @@ showing who raised them, their text or their contact details.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from workflow.adapters import tables as t
 from workflow.model import CES_SCALE
 from workflow.services.accounts import EMAIL_PATTERN
 from workflow.services.errors import InvalidInput
+from workflow.services.paging import PageLinks, window
 from workflow.services.words import CUSTOMER_CATEGORIES, customer_phrase
 from workflow.vocabulary import (
     STRUCTURAL_KINDS,
@@ -136,7 +136,7 @@ class ChangeGroup:
 
 
 @dataclass(frozen=True)
-class ChangesPage:
+class ChangesPage(PageLinks):
     groups: tuple[ChangeGroup, ...]
     page: int
     pages: int
@@ -439,8 +439,7 @@ def published_changes(
         or_(t.Flag.process_id == journey.id, served),
     )
     total = session.scalar(select(func.count()).select_from(t.Flag).where(*decided)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(page, 1), pages)
+    page, pages = window(page, total, per_page)
     rows = session.execute(
         select(
             t.Flag.process_id,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
+from workflow.services.paging import PageLinks, window
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -167,20 +168,12 @@ def queued_count(session: Session, org_id: int | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class OutboxPage:
+class OutboxPage(PageLinks):
     rows: list[t.OutboxMessage]
     page: int
     pages: int
     total: int
     queued: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def outbox_page(session: Session, org_id: int, page: int = 1, size: int = PAGE_SIZE) -> OutboxPage:
@@ -191,8 +184,7 @@ def outbox_page(session: Session, org_id: int, page: int = 1, size: int = PAGE_S
         )
         or 0
     )
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
+    page, pages = window(page, total, size)
     waiting_first = t.OutboxMessage.sent_at.is_not(None)
     rows = list(
         session.scalars(

@@ -7,6 +7,7 @@ no longer the current one the save is refused (optimistic locking), never merged
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Callable
 
@@ -264,15 +265,16 @@ def set_links(
     session.flush()
 
 
+def _given_at(day: dt.date | None) -> dt.datetime:
+    """When an imported signal was given: its day at the current time of day, else now."""
+    now = t.utcnow()
+    return now if day is None else now.replace(year=day.year, month=day.month, day=day.day)
+
+
 def _flag_rows(org_id: int, row: t.Process, process: engine.Process) -> list[t.Flag]:
     rows = []
     for step in process.steps():
         for flag in step.flags:
-            created = t.utcnow()
-            if flag.date is not None:
-                created = created.replace(
-                    year=flag.date.year, month=flag.date.month, day=flag.date.day
-                )
             rows.append(
                 t.Flag(
                     org_id=org_id,
@@ -286,7 +288,7 @@ def _flag_rows(org_id: int, row: t.Process, process: engine.Process) -> list[t.F
                     idea=flag.idea,
                     status=flag.status.value,
                     anonymous=flag.anonymous,
-                    created_at=created,
+                    created_at=_given_at(flag.date),
                 )
             )
     return rows
@@ -296,11 +298,6 @@ def _ces_rows(org_id: int, row: t.Process, process: engine.Process) -> list[t.Ce
     rows = []
     for step in process.steps():
         for answer in step.ces:
-            created = t.utcnow()
-            if answer.date is not None:
-                created = created.replace(
-                    year=answer.date.year, month=answer.date.month, day=answer.date.day
-                )
             rows.append(
                 t.CesAnswer(
                     org_id=org_id,
@@ -308,7 +305,7 @@ def _ces_rows(org_id: int, row: t.Process, process: engine.Process) -> list[t.Ce
                     step_id=step.id,
                     score=answer.score,
                     scale=answer.scale,
-                    created_at=created,
+                    created_at=_given_at(answer.date),
                 )
             )
     return rows

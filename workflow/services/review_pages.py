@@ -22,6 +22,7 @@ from workflow.report import format_minutes
 from workflow.scoring import StepScore
 from workflow.services.analysis_cache import AnalysisCache, org_state
 from workflow.services.errors import NotFound
+from workflow.services.paging import PageLinks, window
 from workflow.services.review_analysis import SIMULATION_RUNS, find_proposal, org_analysis
 from workflow.services.reviews import reviews_of
 from workflow.vocabulary import FlagSource, FlagStatus
@@ -169,21 +170,13 @@ class FlagItem:
 
 
 @dataclass(frozen=True)
-class FlagPage:
+class FlagPage(PageLinks):
     items: list[FlagItem]
     show: str
     page: int
     pages: int
     total: int
     counts: dict[str, int]
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _related_steps(session: Session, row: t.Process) -> list[tuple[int, str]]:
@@ -231,8 +224,7 @@ def flag_page(
         for name, statuses in FLAG_FILTERS.items()
     }
     total = counts[show]
-    pages = max(1, -(-total // FLAG_PAGE_SIZE))
-    page = min(max(1, page), pages)
+    page, pages = window(page, total, FLAG_PAGE_SIZE)
     flags = list(
         session.scalars(
             select(t.Flag)

@@ -11,7 +11,6 @@ removed by a later version.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from workflow import model as engine
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.services.errors import Forbidden, InvalidInput, NotFound
+from workflow.services.paging import window
 from workflow.vocabulary import FlagCategory, FlagSource, FlagStatus, Waste
 
 __all__ = [
@@ -106,7 +106,7 @@ class Page(Generic[T]):
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return window(self.number, self.total, self.per_page)[1]
 
     @property
     def has_previous(self) -> bool:
@@ -119,10 +119,6 @@ class Page(Generic[T]):
 
 def _clean(text: str | None) -> str:
     return _CONTROL.sub("", (text or "").replace("\r\n", "\n")).strip()
-
-
-def _page_number(page: int, total: int, per_page: int) -> int:
-    return min(max(1, page), max(1, math.ceil(total / per_page)))
 
 
 def _bump_signals(session: Session, process_id: int) -> None:
@@ -313,7 +309,7 @@ def flags_on_step(
         t.Flag.step_id == step_id,
     )
     total = session.scalar(select(func.count()).select_from(t.Flag).where(*scope)) or 0
-    number = _page_number(page, total, per_page)
+    number, _pages = window(page, total, per_page)
     closed_last = t.Flag.status.not_in(OPEN_STATUSES)
     rows = session.execute(
         select(t.Flag, t.User.name)
@@ -406,7 +402,7 @@ def my_flags(
         )
         or 0
     )
-    number = _page_number(page, total, per_page)
+    number, _pages = window(page, total, per_page)
     rows = session.execute(
         _my_flags_query(user)
         .order_by(t.Flag.created_at.desc(), t.Flag.id.desc())
