@@ -606,6 +606,7 @@ def bench_database(
 ):
     log(f"{label}: migrating and loading the demo organisation ...")
     site = seed(url, workdir)
+    steady = in_process(site, 40 if seconds < SECONDS else 100)
     results = []
     with gunicorn(site) as port:
         cookie = log_in(port, site.staff_email, site.staff_password)
@@ -655,7 +656,12 @@ def bench_database(
                     "answers stored"
                 )
             elif route == "process page":
-                result.detail = f"{site.process_name} (process {site.process_id})"
+                result.detail = (
+                    f"{site.process_name} (process {site.process_id}); in-process through the "
+                    f"test client, one request at a time: {steady['process page']:.2f} ms, the "
+                    f"ceiling {steady['ceiling']:.2f} ms "
+                    f"({steady['ceiling'] / steady['process page']:.2f}x)"
+                )
             results.append(result)
     return results
 
@@ -698,6 +704,37 @@ def postgres_database(log) -> Iterator[str | None]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def in_process(site: Site, runs: int) -> dict[str, float]:
+    """Milliseconds a request of the ceiling and of the process page take through the Flask test
+    client in this process: no network, no other requests, so steadier than the load on a busy
+    machine (median of 5 rounds of ``runs`` requests)."""
+    from web import create_app, database
+
+    app = create_app(
+        {
+            "DATABASE_URL": site.url,
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "RENDER_CACHE_DIR": site.render_dir,
+        }
+    )
+    client = app.test_client()
+    client.post("/login", data={"email": site.staff_email, "password": site.staff_password})
+    times = {}
+    for route, path in (("ceiling", "/healthz"), ("process page", f"/processes/{site.process_id}")):
+        if client.get(path).status_code != 200:
+            raise RuntimeError(f"GET {path} through the test client did not answer 200")
+        rounds = []
+        for _ in range(5):
+            began = time.perf_counter()
+            for _ in range(runs):
+                client.get(path)
+            rounds.append((time.perf_counter() - began) / runs * 1000)
+        times[route] = sorted(rounds)[2]
+    database.engine(app).dispose()
+    return times
 
 
 def profile_process_page(top: int = 20) -> str:
@@ -900,8 +937,10 @@ class Report:
             "is `POST /j/<token>` with the form's CSRF token (a step, a kind of trouble, a CES "
             "answer and a text). Latency is what the client sees, waiting for a free worker "
             "included; 'x ceiling' is req/s over the ceiling's in the same run. A sync worker "
-            "closes the connection after each answer, so every request opens one (as with "
-            "wrk). The client shares the machine's CPUs with the server.",
+            "closes the connection after each answer, so every request opens one. The clients "
+            "share the machine's CPUs with the server, and so does any other work on it (the "
+            "load line): compare figures within one run. The in-process times in the notes "
+            "(Flask test client, one request at a time) are steadier on a busy machine.",
             "",
             *(f"- {key}: {value}" for key, value in self.machine.items()),
             "",
@@ -955,6 +994,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.client == "wrk" and wrk is None:
         parser.error("wrk is not installed (apt-get install wrk), or use --client python")
     assert 2 * load_seconds(seconds, warm_up, wrk) <= LOAD_BUDGET
+    load_at_start = os.getloadavg()[0]
     began = time.perf_counter()
     results: list[Result] = []
     skipped: list[str] = []
@@ -971,12 +1011,16 @@ def main(argv: list[str] | None = None) -> int:
                     results += bench_database(
                         "PostgreSQL", postgres_url, Path(workdir), seconds, warm_up, wrk, log
                     )
+    machine = machine_info(libraries())
+    machine["load"] = (
+        f"{load_at_start:.2f} at the start (1-minute load average: other work shares the CPUs)"
+    )
     report = Report(
         results,
         seconds,
         warm_up,
         wrk_version(wrk) if wrk else "",
-        machine_info(libraries()),
+        machine,
         dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         time.perf_counter() - began,
         skipped,
