@@ -28,8 +28,7 @@ from workflow.interchange.bpmn_extensions import (
 )
 from workflow.interchange.bpmn_names import BPMN, BPMNDI, DC, DI, LEANLANE, XSI
 from workflow.model import Process, ProcessModel, Step
-from workflow.render.grid import _place_section as place_section
-from workflow.render.grid import route_spacing
+from workflow.render.grid import place_section, route_spacing
 from workflow.render.routing import Box, route
 from workflow.render.steps import process_section
 from workflow.vocabulary import StepKind

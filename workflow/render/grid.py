@@ -25,7 +25,7 @@ from workflow.render.routing import Box, route, spline
 from workflow.render.style import FONT
 from workflow.render.text import label_text
 
-__all__ = ["columns", "grid_graph", "route_spacing"]
+__all__ = ["columns", "grid_graph", "place_section", "route_spacing"]
 
 POINTS = 72.0
 NODE_WIDTH = 1.9  # inches
@@ -67,7 +67,7 @@ def columns(section: Section) -> dict[str, int]:
     return result
 
 
-def _place_section(section: Section, top: float) -> tuple[dict[str, Box], list, float, float]:
+def place_section(section: Section, top: float) -> tuple[dict[str, Box], list, float, float]:
     """Positions of a section's nodes, its band boxes and its height and width."""
     column_of = columns(section)
     preds: dict[str, list[str]] = defaultdict(list)
@@ -123,7 +123,7 @@ def grid_graph(diagram: Diagram) -> graphviz.Digraph:
     top = 60.0 + 14.0 * len(diagram.caption)
     width = 0.0
     for section in diagram.sections:
-        placed, boxes, height, section_width = _place_section(section, top)
+        placed, boxes, height, section_width = place_section(section, top)
         layouts.append((section, placed, boxes, top, top + height))
         width = max(width, section_width)
         top += height + SECTION_GAP
