@@ -27,7 +27,7 @@ from workflow.render import (
     service_blueprint,
 )
 from workflow.render.canvas import Edge, mark_back_edges
-from workflow.render.grid import _place_section, route_spacing
+from workflow.render.grid import place_section, route_spacing
 from workflow.render.routing import route
 from workflow.render.style import score_fill
 from workflow.yaml_format import load_model
@@ -286,7 +286,7 @@ def _boxes_overlap(a, b) -> bool:
 def test_grid_steps_never_overlap_and_edges_never_cross_a_step(size, seed, lanes):
     process = random_process(random.Random(seed), size, lanes=lanes)
     section = process_map(process).sections[0]
-    placed, boxes, _, _ = _place_section(section, 0.0)
+    placed, boxes, _, _ = place_section(section, 0.0)
     items = list(placed.items())
     by_cell = {}
     for key, box in items:
