@@ -12,9 +12,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["BLUEPRINTS", "create_app"]
 
@@ -47,6 +48,8 @@ def _secret_key(instance: Path) -> str:
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``LEANLANE_*`` environment variables, then test overrides."""
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     app.config.from_mapping(

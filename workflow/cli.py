@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workflow.analysis import Analysis, analyze
 from workflow.errors import ModelError
-from workflow.interchange import bpmn_cli
+from workflow.interchange import bpmn_cli, discover_cli
 from workflow.model import Process
 from workflow.proposals import (
     DEFAULT_LIMIT,
@@ -149,6 +149,7 @@ def build_parser(
                       help=f"seconds a layout may take (default {DEFAULT_TIME_LIMIT:g})")
     draw.add_argument("-o", "--output", required=True, help="the file to write")
     bpmn_cli.add_commands(commands)
+    discover_cli.add_commands(commands)
     if extend is not None:
         extend(commands)
 
@@ -294,6 +295,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return _command_render(args)
     if args.command in bpmn_cli.COMMANDS:
         return bpmn_cli.run(args)
+    if args.command == "discover":
+        return discover_cli.run(args)
     raise AssertionError(f"unknown command {args.command!r}")
 
 

@@ -1,0 +1,202 @@
+"""The web app's commands beside the engine's: ``run``, ``migrate``, ``set-password``,
+``add-organisation`` and ``send-outbox``.
+
+``run`` creates or upgrades the database, loads the demo organisation on the very first run
+(printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
+``set-password`` changes a user's password from the terminal and ``send-outbox`` sends the
+queued "you said, we did" e-mails when an SMTP server is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from workflow.adapters import tables as t
+from workflow.adapters.database import transaction, upgrade
+from workflow.cli import UserError, build_parser, dispatch, run_reporting_errors
+
+__all__ = ["main"]
+
+
+def _add_web_commands(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "run", help="create or upgrade the database, load the demo on first run, and serve"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    serve.add_argument(
+        "--no-demo", action="store_true", help="start with an empty database, no demo data"
+    )
+    commands.add_parser("migrate", help="create or upgrade the database schema and exit")
+    found = commands.add_parser(
+        "add-organisation",
+        help="create an organisation and invite its first admin (prints the invitation link)",
+    )
+    found.add_argument("name", help="the organisation's name")
+    found.add_argument("--admin-email", required=True, help="e-mail address of its first admin")
+    found.add_argument("--admin-name", default="", help="the admin's name")
+    found.add_argument(
+        "--url",
+        default="http://127.0.0.1:5000",
+        help="address people open the app at, for the link (default http://127.0.0.1:5000)",
+    )
+    password = commands.add_parser("set-password", help="set a user's password")
+    password.add_argument("email", help="the user's e-mail address")
+    password.add_argument(
+        "--stdin", action="store_true", help="read the new password from standard input"
+    )
+    commands.add_parser(
+        "send-outbox",
+        help="send queued e-mails over SMTP (when LEANLANE_SMTP_HOST is set; else they wait)",
+    )
+
+
+def _prepare(app, *, demo: bool) -> None:
+    """Upgrade the schema; on an empty database, load the demo organisation and say so."""
+    from web import database, rendering
+    from workflow.services.demo import demo_exists, seed_demo
+
+    upgrade(database.engine(app))
+    if not demo:
+        return
+    with transaction(database.session_factory(app)) as session:
+        if demo_exists(session):
+            return
+        print("Loading the demo organisation (first run)...", flush=True)
+        users = seed_demo(
+            session,
+            app.config["MODELS_DIR"],
+            renderer=rendering.renderer(app),
+            step_url=rendering.step_url,
+        )
+    print("\nDemo users (shown only this once):")
+    for user in users:
+        print(f"  {user.role:<9} {user.email:<34} password: {user.password}")
+    print(
+        "\nChange a password after logging in (Account), or here with:\n"
+        "  leanlane set-password EMAIL\n",
+        flush=True,
+    )
+
+
+def _set_password(app, email: str, from_stdin: bool) -> int:
+    from web import database
+    from workflow.services.accounts import set_password
+    from workflow.services.errors import InvalidInput
+
+    upgrade(database.engine(app))
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise UserError("the two passwords differ; nothing was changed")
+    with transaction(database.session_factory(app)) as session:
+        user = session.scalar(select(t.User).where(func.lower(t.User.email) == email.lower()))
+        if user is None:
+            raise UserError(f"no user has the e-mail address {email!r}")
+        try:
+            set_password(session, user, password)
+        except InvalidInput as exc:
+            raise UserError(str(exc)) from None
+    print(f"Password of {email} changed; their other sessions were logged out.")
+    return 0
+
+
+def _add_organisation(app, args: argparse.Namespace) -> int:
+    from web import database
+    from workflow.services.accounts import INVITE_DAYS, found_organisation
+    from workflow.services.errors import InvalidInput
+
+    engine = database.engine(app)
+    try:
+        upgrade(engine)
+        with transaction(database.session_factory(app)) as session:
+            try:
+                org, admin, token = found_organisation(
+                    session, args.name, args.admin_email, args.admin_name
+                )
+            except InvalidInput as exc:
+                raise UserError(str(exc)) from None
+            name, email = org.name, admin.email
+    finally:
+        engine.dispose()
+    print(f"Created the organisation {name!r}. Its first admin, {email}, sets a password at:")
+    print(f"  {args.url.rstrip('/')}/invite/{token}")
+    print(f"The link works once, for {INVITE_DAYS} days.")
+    return 0
+
+
+def _send_outbox(app) -> int:
+    """Send what waits in the outbox; without an SMTP server, say so and leave it queued."""
+    from web import database
+    from workflow.services import outbox
+
+    engine = database.engine(app)
+    try:
+        upgrade(engine)
+        settings = outbox.SmtpSettings.from_config(app.config)
+        with transaction(database.session_factory(app)) as session:
+            waiting = outbox.queued_count(session)
+            if settings is None:
+                print(
+                    f"No SMTP server is configured (set LEANLANE_SMTP_HOST); {waiting} message"
+                    f"{'s' if waiting != 1 else ''} stay queued."
+                )
+                return 0
+            report = outbox.send_queued(session, outbox.smtp_sender(settings))
+    finally:
+        engine.dispose()
+    print(
+        f"Sent {report.sent} message{'s' if report.sent != 1 else ''} through "
+        f"{settings.host}:{settings.port}; {report.failed} failed."
+    )
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _one_off(app, args: argparse.Namespace) -> int:
+    from web import database
+
+    if args.command == "migrate":
+        upgrade(database.engine(app))
+        print("The database schema is up to date.")
+        return 0
+    if args.command == "set-password":
+        return _set_password(app, args.email, args.stdin)
+    if args.command == "send-outbox":
+        return _send_outbox(app)
+    return _add_organisation(app, args)
+
+
+def _web_command(args: argparse.Namespace) -> int:
+    from web import create_app, database
+
+    app = create_app()
+    if args.command != "run":
+        try:
+            return _one_off(app, args)
+        finally:
+            database.engine(app).dispose()
+    _prepare(app, demo=not args.no_demo)
+    print(f"Leanlane is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    app.run(host=args.host, port=args.port, threaded=True)
+    return 0
+
+
+WEB_COMMANDS = ("run", "migrate", "set-password", "send-outbox", "add-organisation")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Every command of the ``leanlane`` console script but the fast ``discover``."""
+    args = build_parser(_add_web_commands).parse_args(argv)
+    if args.command in WEB_COMMANDS:
+        return run_reporting_errors(lambda: _web_command(args))
+    return run_reporting_errors(lambda: dispatch(args))
+
