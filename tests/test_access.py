@@ -15,7 +15,7 @@ from web import create_app, database
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.analysis import analyze
-from workflow.services import accounts, members, signals
+from workflow.services import accounts, jobs, members, signals
 from workflow.services.processes import import_model
 
 ALL = frozenset({"staff", "owner", "reviewer", "admin"})
@@ -53,6 +53,12 @@ ACCESS = {
     "admin.reactivate": ADMINS,
     "admin.resend": ADMINS,
     "admin.organisation": ADMINS,
+    "imports.upload": OWNERS,
+    "imports.options": OWNERS,
+    "imports.cancel": OWNERS,
+    "imports.job": OWNERS,
+    "imports.job_json": OWNERS,
+    "imports.export_steps": OWNERS,
 }
 #: Routes of every owner page are for owners (and admins).
 OWNER_PREFIX = "owners."
@@ -115,6 +121,7 @@ class World:
                 ),
                 "lane": process.lanes[0].id,
                 "flag": flag,
+                "job": jobs.submit(session, None, org_id=org.id, user_id=None, kind="bpmn"),
             }
         session.commit()
         alpha = self.orgs["Alpha"]
@@ -138,6 +145,7 @@ class World:
             "user_id": world["users"]["staff"].id,
             "key": self.orgs["Alpha"]["proposal"],
             "token": world["journey"].public_token,
+            "job_id": world["job"].id,
         }
 
 
@@ -247,7 +255,7 @@ def test_each_role_gets_exactly_the_routes_its_policy_allows(site, endpoint):
 
 def _probes_another_organisation(app, endpoint: str) -> bool:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    return bool(rule.arguments & {"process_id", "flag_id", "user_id"})
+    return bool(rule.arguments & {"process_id", "flag_id", "user_id", "job_id"})
 
 
 @pytest.mark.parametrize(

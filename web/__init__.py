@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "web.review",
     "web.insights",
     "web.admin",
+    "web.imports",
 )
 
 

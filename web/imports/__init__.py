@@ -1,0 +1,29 @@
+"""Imports that run as background jobs: BPMN files, event logs and CSV step lists, each job's
+progress page, and the CSV step-list export of a process."""
+
+import os
+
+from flask import Blueprint
+
+from web import database, rendering
+from workflow.services.jobs import JobContext, make_runner
+
+bp = Blueprint("imports", __name__)
+#: Where the app keeps its job runner (``app.extensions``).
+RUNNER = "leanlane.jobs"
+
+
+@bp.record_once
+def _start_runner(state) -> None:
+    """One runner per app: RQ when ``REDIS_URL`` is set (and rq installed), else threads."""
+    app = state.app
+    context = JobContext(database.session_factory(app), rendering.renderer(app), rendering.STEP_URL)
+    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    app.extensions[RUNNER] = make_runner(
+        context, redis_url, queue=app.config.get("JOB_QUEUE", "leanlane")
+    )
+
+
+from web.imports import views  # noqa: E402
+
+__all__ = ["RUNNER", "bp", "views"]
