@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "web.insights",
     "web.admin",
     "web.imports",
+    "web.api",
 )
 
 

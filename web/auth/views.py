@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
+from web.api.forms import RevokeTokenForm, TokenForm
 from web.auth.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from web.database import db
 from web.extensions import limiter
 from web.security import current_user, log_in, log_out, login_required, safe_next
-from workflow.services import accounts
+from workflow.services import accounts, api_tokens
 from workflow.services.errors import InvalidInput, NotFound
 
 bp = Blueprint("auth", __name__)
@@ -81,3 +84,73 @@ def accept_invite(token: str):
             return redirect(url_for("home.index"))
     status = 422 if form.errors else 200
     return render_template("auth/invite.html", form=form, user=user), status
+
+
+def _tokens_page(form: TokenForm, *, new_token: str = "", status: int = 200):
+    user = current_user()
+    tokens = api_tokens.user_tokens(db(), user)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    response = current_app.make_response(
+        (
+            render_template(
+                "auth/tokens.html",
+                form=form,
+                tokens=[(row, api_tokens.token_state(row, now)) for row in tokens],
+                new_token=new_token,
+                today=dt.date.today(),
+            ),
+            status,
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """Personal API tokens: make one (shown once, on this response only), see and revoke."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        expires = form.expires.data
+        expires_at = (
+            dt.datetime.combine(expires + dt.timedelta(days=1), dt.time()) if expires else None
+        )
+        try:
+            _row, plain = api_tokens.create_token(
+                db(), current_user(), form.name.data or "", expires_at=expires_at
+            )
+        except InvalidInput as exc:
+            target = form.expires if exc.field == "expires" else form.name
+            target.errors = [*target.errors, str(exc)]
+        else:
+            db().commit()
+            return _tokens_page(TokenForm(formdata=None), new_token=plain)
+    return _tokens_page(form, status=422 if form.errors else 200)
+
+
+@bp.route("/account/tokens/revoke", methods=["GET", "POST"])
+@login_required
+def revoke_token():
+    """Ask before revoking (GET ?token=<id>), then revoke (POST)."""
+    user = current_user()
+    if request.method == "GET":
+        token_id = request.args.get("token", type=int)
+        chosen = next((r for r in api_tokens.user_tokens(db(), user) if r.id == token_id), None)
+        if chosen is None:
+            return redirect(url_for("auth.tokens"))
+        return render_template(
+            "auth/tokens.html", confirm=chosen, form=RevokeTokenForm(formdata=None, token=chosen.id)
+        )
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        row = api_tokens.revoke_token(db(), user, form.token.data)
+    except NotFound:
+        abort(404)
+    db().commit()
+    flash(
+        f"The token “{row.name}” is revoked: programs using it are refused from now on.", "success"
+    )
+    return redirect(url_for("auth.tokens"))
