@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
+from web.caching import FragmentCache
 from web.database import db
 from web.security import current_user, login_required, process_or_404
 from web.staff.forms import FlagForm, MeTooForm
@@ -42,28 +44,42 @@ def _inline_svg(svg: str | None) -> str | None:
     return svg[start:] if start >= 0 else None
 
 
+def _pages() -> FragmentCache:
+    """The process page's content by (process, version, signals revision, role): all it shows
+    is fixed by these, so a view of an unchanged process reads two rows and renders little."""
+    return current_app.extensions.setdefault("leanlane.process_pages", FragmentCache(256))
+
+
 @bp.get("/processes/<int:process_id>")
 @login_required
 def process(process_id: int):
     """The process as everyone sees it: the map from the saved version, steps and flag counts."""
     row = process_or_404(process_id)
+    role = current_user().role
+    key = (row.id, row.current_version, row.signals_revision, role)
+    main = _pages().get(key)
+    if main is None:
+        main = Markup(_process_main(row, role))
+        _pages().put(key, main)
+    return render_template("staff/process.html", row=row, main=main)
+
+
+def _process_main(row, role: str) -> str:
     session = db()
     current = repo.current_version(session, row)
     parsed = repo.parse_document(current.document)
-    counts = signals.step_flag_counts(session, row.id)
-    lanes = parsed.process.lane_map()
     return render_template(
-        "staff/process.html",
+        "staff/_process_main.html",
         row=row,
         current=current,
         process=parsed.process,
         steps=list(parsed.process.steps()),
-        lanes=lanes,
-        counts=counts,
+        lanes=parsed.process.lane_map(),
+        counts=signals.step_flag_counts(session, row.id),
         empty_counts=signals.FlagCounts(),
         svg=_inline_svg(current.map_svg),
         problems=[line for line in current.problems.splitlines() if line.strip()],
-        role=current_user().role,
+        role=role,
     )
 
 
