@@ -168,3 +168,18 @@ def test_browsers_asking_for_a_favicon_get_the_icon(client):
     icon = client.get(response.headers["Location"])
     icon.close()
     assert icon.status_code == 200
+
+
+def test_an_id_too_large_for_the_database_is_simply_not_found(client, make):
+    make.login(client, make.user(make.org(), "staff"))
+    assert client.get("/processes/9223372036854775808").status_code == 404
+    assert client.get("/processes/2147483648").status_code == 404
+
+
+def test_unknown_api_paths_answer_in_json(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"]
+    wrong_method = client.delete("/api/v1/openapi.json")
+    assert wrong_method.status_code == 405
+    assert "error" in wrong_method.get_json()

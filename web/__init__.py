@@ -87,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from web import database, errors, rendering, security, templating
     from web.extensions import csrf, limiter
 
+    app.url_map.converters["int"] = errors.DatabaseInteger
     database.init_app(app)
     rendering.init_app(app)
     csrf.init_app(app)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-__all__ = ["init_app"]
+__all__ = ["DatabaseInteger", "init_app"]
+
+
+class DatabaseInteger(IntegerConverter):
+    """Ids in URLs that fit the database's integer columns; a larger number is simply not
+    found instead of overflowing the database driver."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 MESSAGES = {
     400: ("That request could not be understood", "Check what you entered and try again."),
@@ -43,6 +53,10 @@ def _csrf_error(error: CSRFError):
 def _http_error(error: HTTPException):
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
+    if request.path.startswith("/api/"):
+        from web.api.blueprint import json_error
+
+        return json_error(error)
     response = render_template("error.html", code=code, title=title, message=message), code
     if code == 429:
         return response[0], code, {"Retry-After": "60"}

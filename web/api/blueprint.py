@@ -119,7 +119,8 @@ def _fields_of(error: HTTPException) -> dict[str, str]:
 
 
 @bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException):
+def json_error(error: HTTPException):
+    """Errors of the API as JSON; also used by the app for unknown paths under /api/."""
     status = error.code or 500
     if isinstance(error, ApiError):
         code, message, fields = error.error_code, error.description or "", error.fields
