@@ -13,6 +13,7 @@ from tests.conftest import MODELS, PASSWORD
 from web import create_app, database, rendering
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
+from workflow.interchange.bpmn_import import import_bpmn
 from workflow.services import processes
 from workflow.vocabulary import Perspective
 from workflow.yaml_format import loads_model
@@ -563,6 +564,19 @@ def test_a_process_and_the_organisation_are_exported_as_yaml(client, make, org, 
     assert {p.id for p in model.processes} == {"file_claim", "claims"}
     assert model.links
     assert client.get(f"/processes/{rows['claims'].id}/export.yaml?version=9").status_code == 404
+
+
+def test_a_process_is_exported_as_bpmn_that_imports_back(client, make, org, owner):
+    rows = make.model(org)
+    editor = text(client.get(f"/processes/{rows['claims'].id}/edit"))
+    assert f"/processes/{rows['claims'].id}/export.bpmn" in editor
+    assert f"/processes/{rows['claims'].id}/export.csv" in editor
+    response = client.get(f"/processes/{rows['claims'].id}/export.bpmn")
+    assert response.status_code == 200
+    assert 'filename="claims-v1.bpmn"' in response.headers["Content-Disposition"]
+    back = import_bpmn(response.data)
+    assert [p.id for p in back.model.processes] == ["claims"]
+    assert client.get(f"/processes/{rows['claims'].id}/export.bpmn?version=9").status_code == 404
 
 
 # --- deleting a process -------------------------------------------------------------------------

@@ -29,7 +29,9 @@ from web.owners.forms import (
 from web.owners.problems import fixes
 from web.owners.saving import current, refuse, save_change
 from web.security import current_user, org_user_or_404, process_or_404, roles_required
+from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
+from workflow.interchange import bpmn_export
 from workflow.services import editing, members, processes
 from workflow.services.errors import InvalidInput
 from workflow.vocabulary import Perspective
@@ -142,6 +144,23 @@ def export(process_id: int):
     except InvalidInput:
         abort(404)
     return _yaml_download(text, f"{row.key}-v{number}.yaml")
+
+
+@bp.get("/processes/<int:process_id>/export.bpmn")
+@OWNER
+def export_bpmn(process_id: int):
+    """The version as BPMN 2.0 with its diagram, to open in another modeller."""
+    row = process_or_404(process_id)
+    number = request.args.get("version", type=int) or row.current_version
+    version = repo.version(db(), row, number)
+    if version is None:
+        abort(404)
+    data = bpmn_export.export_bpmn(repo.parse_document(version.document).process)
+    return Response(
+        data,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{row.key}-v{number}.bpmn"'},
+    )
 
 
 # --- the editor -------------------------------------------------------------------------------
