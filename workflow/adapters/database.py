@@ -61,9 +61,16 @@ def make_engine(url: str) -> Engine:
 
 
 def _wal_mode(dbapi_connection, _record) -> None:
-    """Readers never wait for a writer, which matters with several server workers."""
+    """Readers never wait for a writer, which matters with several server workers.
+
+    In WAL mode ``synchronous=NORMAL`` keeps the database consistent whatever happens and
+    loses nothing when the app crashes; only a power cut can undo the last commits. It saves
+    an fsync per commit, which is most of the time of a small write such as a customer's
+    feedback.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

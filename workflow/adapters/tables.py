@@ -152,7 +152,7 @@ class ProcessVersion(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     #: The swimlane map rendered when the version was saved (SVG), so pages never lay it out.
-    map_svg: Mapped[str | None] = mapped_column(Text, default=None)
+    map_svg: Mapped[str | None] = mapped_column(Text, default=None, deferred=True)
 
 
 class ProcessMember(Base):
