@@ -353,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                 md_table(head, rows),
                 "",
                 f"XES: a generated log of {xes_events:,} events ({xes_mib:.0f} MiB, 5 attributes "
-                "per event) read by `read_xes_log` in-process (a vectorised scan of the markup, expat "
-                "for anything unusual; DTDs and entities refused), "
+                "per event) read by `read_xes_log` in-process (a vectorised scan of the "
+                "markup, expat for anything unusual; DTDs and entities refused), "
                 f"best of the runs: {rate:,.0f} events/s; pm4py reads about "
                 f"{PM4PY_XES_RATE:,} events/s.",
                 "",
