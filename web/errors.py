@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import contextlib
+import logging
+
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-__all__ = ["DatabaseInteger", "init_app"]
+from web import database
+
+__all__ = [
+    "DATABASE_ERRORS",
+    "DATABASE_MESSAGE",
+    "DATABASE_TITLE",
+    "RETRY_AFTER_SECONDS",
+    "DatabaseInteger",
+    "init_app",
+]
+
+log = logging.getLogger(__name__)
+
+#: What SQLAlchemy raises when the database cannot be reached, restarts, drops the
+#: connection or runs out of pooled connections (psycopg's and sqlite3's errors arrive wrapped
+#: in these).
+DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+#: A database restart usually takes seconds; clients and proxies may retry after this.
+RETRY_AFTER_SECONDS = 30
+DATABASE_TITLE = "Leanlane is briefly unavailable"
+DATABASE_MESSAGE = (
+    "The database is not answering, perhaps because it is restarting. Nothing from this "
+    "request was saved. Please try again in a minute."
+)
+_OUTAGE = "leanlane.database_outage"
 
 
 class DatabaseInteger(IntegerConverter):
@@ -17,6 +47,7 @@ class DatabaseInteger(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
 
 MESSAGES = {
     400: ("That request could not be understood", "Check what you entered and try again."),
@@ -35,6 +66,42 @@ MESSAGES = {
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    for error in DATABASE_ERRORS:
+        app.register_error_handler(error, _database_unavailable)
+    app.extensions[_OUTAGE] = False
+    event.listen(database.engine(app), "checkout", lambda *_args: _note_database_recovery(app))
+
+
+def _database_unavailable(error: Exception):
+    """A 503 instead of a 500 while the database is away: the request's transaction is rolled
+    back (so no partial rows), the outage is logged once rather than on every request, and
+    the next request gets a fresh pooled connection, so the app recovers without a restart."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        with contextlib.suppress(DATABASE_ERRORS):
+            session.rollback()
+        session.close()
+    # The page is drawn without the signed-in user, whose rows went with the rollback.
+    g.user = None
+    app = current_app._get_current_object()
+    if not app.extensions.get(_OUTAGE):
+        app.extensions[_OUTAGE] = True
+        log.error("Database unavailable; answering 503 until it is back: %s", error)
+    else:
+        log.debug("Database still unavailable: %s", error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "unavailable", "message": DATABASE_MESSAGE, "fields": {}}}
+        return jsonify(body), 503, headers
+    page = render_template("error.html", code=503, title=DATABASE_TITLE, message=DATABASE_MESSAGE)
+    return page, 503, headers
+
+
+def _note_database_recovery(app: Flask) -> None:
+    """Log once that the database answers again after an outage: a connection was handed out."""
+    if app.extensions.get(_OUTAGE):
+        app.extensions[_OUTAGE] = False
+        log.warning("Database available again")
 
 
 def _csrf_error(error: CSRFError):
