@@ -56,8 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     instance = Path(app.instance_path)
     app.config.from_mapping(
         MODELS_DIR=str(DEFAULT_MODELS_DIR),
-        DATABASE_URL=os.environ.get("DATABASE_URL")
-        or f"sqlite:///{instance / 'leanlane.sqlite3'}",
+        DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'leanlane.sqlite3'}",
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
@@ -66,7 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="leanlane_session",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
-        RATELIMIT_STORAGE_URI="memory://",
+        REDIS_URL=os.environ.get("REDIS_URL", ""),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
@@ -84,14 +83,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
 
-    from web import database, errors, rendering, security, templating
-    from web.extensions import csrf, limiter
+    from web import database, errors, ratelimits, rendering, security, templating
+    from web.extensions import csrf
 
     app.url_map.converters["int"] = errors.DatabaseInteger
     database.init_app(app)
     rendering.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
