@@ -48,6 +48,21 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_FIX`` reverse proxies, take the client's address, scheme and host from
+    their ``X-Forwarded-*`` headers, so rate limits count real clients and links use https.
+
+    Only that many proxies are trusted: a client cannot forge its address past them.
+    """
+    trusted = int(app.config.get("PROXY_FIX") or 0)
+    if trusted < 0:
+        raise ValueError("PROXY_FIX is the number of trusted reverse proxies: 0 or more")
+    if trusted:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``LEANLANE_*`` environment variables, then test overrides."""
     from flask import Flask
@@ -70,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
         RENDER_TIME_LIMIT=20,
+        PROXY_FIX=0,
         SMTP_HOST="",
         SMTP_PORT=587,
         SMTP_USERNAME="",
@@ -82,6 +98,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+
+    _trust_proxies(app)
 
     from web import database, errors, ratelimits, rendering, security, templating
     from web.extensions import csrf
