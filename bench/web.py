@@ -496,13 +496,16 @@ def stored_feedback(url: str, journey_id: int) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def gunicorn(site: Site) -> Iterator[int]:
+def gunicorn(
+    site: Site, workers: int = WORKERS, extra_env: dict[str, str] | None = None
+) -> Iterator[int]:
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": site.url,
         "LEANLANE_SECRET_KEY": secrets.token_hex(16),
         "LEANLANE_FEEDBACK_RATE_LIMIT": FEEDBACK_LIMIT,
         "LEANLANE_RENDER_CACHE_DIR": site.render_dir,
+        **(extra_env or {}),
     }
     server = subprocess.Popen(
         [
@@ -510,7 +513,7 @@ def gunicorn(site: Site) -> Iterator[int]:
             "-m",
             "gunicorn",
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -679,8 +682,10 @@ def postgres_admin_url() -> str:
 
 
 @contextlib.contextmanager
-def postgres_database(log) -> Iterator[str | None]:
-    """A new PostgreSQL database for the run, dropped afterwards; None when no server answers."""
+def postgres_database(log, name: str | None = None) -> Iterator[str | None]:
+    """A new PostgreSQL database for the run (``name``, else a random one), dropped afterwards;
+    None when no server answers. A database left by an interrupted run of the same name is
+    dropped first."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
@@ -689,9 +694,10 @@ def postgres_database(log) -> Iterator[str | None]:
     admin = create_engine(
         admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
     )
-    name = f"leanlane_bench_{secrets.token_hex(4)}"
+    name = name or f"leanlane_bench_{secrets.token_hex(4)}"
     try:
         with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
