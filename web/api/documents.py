@@ -35,7 +35,8 @@ def _flow_out(flow: Any) -> dict[str, Any]:
 
 def document_data(document: str) -> dict[str, Any]:
     """A stored version's process as the API's JSON document."""
-    process = yaml.load(document, Loader=_LOADER)["processes"][0]
+    # _LOADER is yaml.CSafeLoader or yaml.SafeLoader: no object is ever constructed.
+    process = yaml.load(document, Loader=_LOADER)["processes"][0]  # nosec B506
     data: dict[str, Any] = {
         "name": process.get("name") or process["id"],
         "perspective": process["perspective"],

@@ -59,7 +59,8 @@ def process(process_id: int):
     key = (row.id, row.current_version, row.signals_revision, role)
     main = _pages().get(key)
     if main is None:
-        main = Markup(_process_main(row, role))
+        # The output of an autoescaped template, kept as markup so it is not escaped twice.
+        main = Markup(_process_main(row, role))  # nosec B704
         _pages().put(key, main)
     return render_template("staff/process.html", row=row, main=main)
 

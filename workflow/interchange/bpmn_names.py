@@ -166,7 +166,9 @@ def leanlane_id(raw: str, taken: set[str], fallback: str = "n") -> str:
     """
     candidate = re.sub(r"[^A-Za-z0-9_.\-]+", "_", raw).lstrip("_.-") or fallback
     if len(candidate) > 100:
-        digest = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        digest = hashlib.sha1(
+            raw.encode("utf-8", "surrogatepass"), usedforsecurity=False
+        ).hexdigest()[:10]
         candidate = f"{candidate[:89]}-{digest}"
     if not ID_PATTERN.match(candidate):
         candidate = f"{fallback}{candidate}"[:100]
