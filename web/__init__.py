@@ -85,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
         RENDER_TIME_LIMIT=20,
+        RENDER_LAYOUT="grid",
         PROXY_FIX=0,
         SMTP_HOST="",
         SMTP_PORT=587,

@@ -43,7 +43,9 @@ def _cache(app: Flask) -> DirectoryCache | RedisCache:
 
 def init_app(app: Flask) -> None:
     app.extensions[_KEY] = Renderer(
-        cache=_cache(app), time_limit=float(app.config["RENDER_TIME_LIMIT"])
+        cache=_cache(app),
+        time_limit=float(app.config["RENDER_TIME_LIMIT"]),
+        layout=app.config.get("RENDER_LAYOUT") or "grid",
     )
 
 

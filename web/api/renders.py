@@ -18,6 +18,9 @@ from workflow.adapters import repository as repo
 from workflow.render import Diagram, RenderError, pain_heatmap, process_map, service_blueprint
 from workflow.vocabulary import Perspective
 
+#: Says how the diagram was drawn when it is not the layout asked for (e.g. the grid after
+#: ``dot`` ran out of time).
+NOTE_HEADER = "X-Leanlane-Render-Note"
 MIMETYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 _IMAGE = {
@@ -75,7 +78,14 @@ def render(args: dict, process_id: int):
         fail(422, f"This diagram could not be drawn: {exc}", code="not_drawable")
     response = current_app.response_class(drawn.data, mimetype=MIMETYPES[args["format"]])
     response.headers["Cache-Control"] = "private, max-age=60"
+    if drawn.notes:
+        response.headers[NOTE_HEADER] = _header_text("; ".join(drawn.notes))
     return response
+
+
+def _header_text(text: str) -> str:
+    """A note fit for a header: one line of printable ASCII."""
+    return "".join(c if " " <= c <= "~" else " " for c in text)[:300]
 
 
 def _row_id(rows, process_key: str) -> int:
