@@ -1,16 +1,18 @@
 """The web app's commands beside the engine's: ``run``, ``migrate``, ``set-password``,
-``add-organisation`` and ``send-outbox``.
+``add-organisation``, ``send-outbox`` and ``jobs``.
 
 ``run`` creates or upgrades the database, loads the demo organisation on the very first run
 (printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
 ``set-password`` changes a user's password from the terminal and ``send-outbox`` sends the
-queued "you said, we did" e-mails when an SMTP server is configured.
+queued "you said, we did" e-mails when an SMTP server is configured. ``jobs`` shows background
+jobs (imports) with their status and progress, as the browser does.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Sequence
 
@@ -54,6 +56,31 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         "send-outbox",
         help="send queued e-mails over SMTP (when LEANLANE_SMTP_HOST is set; else they wait)",
     )
+    jobs = commands.add_parser(
+        "jobs", help="list recent background jobs with status and progress, or show one"
+    )
+    jobs.add_argument("job_id", nargs="?", type=int, metavar="ID", help="show this job only")
+    jobs.add_argument("--org", metavar="SLUG", help="only this organisation's jobs")
+    jobs.add_argument(
+        "--limit",
+        type=_job_limit,
+        default=20,
+        metavar="N",
+        help=f"how many of the newest jobs (default 20, at most {MAX_JOBS_LISTED})",
+    )
+
+
+MAX_JOBS_LISTED = 1000
+
+
+def _job_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_JOBS_LISTED:
+        raise argparse.ArgumentTypeError(f"choose between 1 and {MAX_JOBS_LISTED}")
+    return value
 
 
 def _prepare(app, *, demo: bool) -> None:
@@ -161,6 +188,86 @@ def _send_outbox(app) -> int:
     return 1 if report.failed else 0
 
 
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def _progress(job: t.Job) -> str:
+    return f"{round((job.progress or 0.0) * 100):d}%"
+
+
+def _one_line(text: str, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _list_jobs(session, args: argparse.Namespace) -> None:
+    from workflow.services import jobs
+
+    org_id = None
+    if args.org:
+        org = session.scalar(select(t.Organisation).where(t.Organisation.slug == args.org))
+        if org is None:
+            raise UserError(f"no organisation has the slug {args.org!r}")
+        org_id = org.id
+    found = jobs.recent_jobs(session, org_id=org_id, limit=args.limit)
+    if not found:
+        print(f"No jobs for {args.org} yet." if args.org else "No jobs yet.")
+        return
+    slugs = dict(session.execute(select(t.Organisation.id, t.Organisation.slug)).all())
+    print(
+        f"{'id':>6}  {'organisation':<16} {'kind':<12} {'status':<8} {'progress':>8}  "
+        f"{'created':<23}  message"
+    )
+    for job in found:
+        print(
+            f"{job.id:>6}  {_one_line(slugs.get(job.org_id, '?'), 16):<16} "
+            f"{_one_line(job.kind, 12):<12} {job.status:<8} {_progress(job):>8}  "
+            f"{_when(job.created_at):<23}  {_one_line(job.error or job.message, 60)}"
+        )
+
+
+def _show_job(session, job_id: int) -> None:
+    from workflow.services import jobs
+
+    job = jobs.job_by_id(session, job_id)
+    if job is None:
+        raise UserError(f"no job has the id {job_id}")
+    org = session.get(t.Organisation, job.org_id)
+    user = session.get(t.User, job.user_id) if job.user_id else None
+    result = jobs.result_of(job)
+    rows = [
+        ("organisation", f"{org.slug} ({org.name})" if org else "?"),
+        ("kind", job.kind),
+        ("status", job.status),
+        ("progress", _progress(job)),
+        ("message", job.message or "-"),
+        ("submitted by", user.email if user else "-"),
+        ("created", _when(job.created_at)),
+        ("started", _when(job.started_at)),
+        ("finished", _when(job.finished_at)),
+    ]
+    if job.error:
+        rows.append(("error", job.error))
+    if result:
+        rows.append(("result", json.dumps(result, sort_keys=True)))
+    print(f"Job {job.id}")
+    for label, value in rows:
+        print(f"  {label:<13} {value}")
+
+
+def _jobs(app, args: argparse.Namespace) -> int:
+    from web import database
+
+    upgrade(database.engine(app))
+    with transaction(database.session_factory(app)) as session:
+        if args.job_id is not None:
+            _show_job(session, args.job_id)
+        else:
+            _list_jobs(session, args)
+    return 0
+
+
 def _one_off(app, args: argparse.Namespace) -> int:
     from web import database
 
@@ -172,6 +279,8 @@ def _one_off(app, args: argparse.Namespace) -> int:
         return _set_password(app, args.email, args.stdin)
     if args.command == "send-outbox":
         return _send_outbox(app)
+    if args.command == "jobs":
+        return _jobs(app, args)
     return _add_organisation(app, args)
 
 
@@ -190,7 +299,7 @@ def _web_command(args: argparse.Namespace) -> int:
     return 0
 
 
-WEB_COMMANDS = ("run", "migrate", "set-password", "send-outbox", "add-organisation")
+WEB_COMMANDS = ("run", "migrate", "set-password", "send-outbox", "add-organisation", "jobs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,4 +308,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in WEB_COMMANDS:
         return run_reporting_errors(lambda: _web_command(args))
     return run_reporting_errors(lambda: dispatch(args))
-

@@ -51,10 +51,12 @@ __all__ = [
     "discard",
     "discard_abandoned",
     "find_job",
+    "job_by_id",
     "job_kind",
     "make_runner",
     "params_of",
     "perform",
+    "recent_jobs",
     "result_of",
     "run",
     "start",
@@ -437,6 +439,19 @@ def perform(job_id: int, step_url_template: str = DEFAULT_STEP_URL) -> str:
 def find_job(session: Session, org_id: int, job_id: int) -> t.Job | None:
     """The organisation's job; another organisation's id is not found."""
     return session.scalar(select(t.Job).where(t.Job.id == job_id, t.Job.org_id == org_id))
+
+
+def recent_jobs(session: Session, *, org_id: int | None = None, limit: int = 20) -> list[t.Job]:
+    """The newest jobs first, of one organisation or of all (for the operator's terminal)."""
+    query = select(t.Job).order_by(t.Job.created_at.desc(), t.Job.id.desc()).limit(limit)
+    if org_id is not None:
+        query = query.where(t.Job.org_id == org_id)
+    return list(session.scalars(query))
+
+
+def job_by_id(session: Session, job_id: int) -> t.Job | None:
+    """Any organisation's job, for the operator's terminal; pages use :func:`find_job`."""
+    return session.get(t.Job, job_id)
 
 
 def result_of(job: t.Job) -> dict[str, Any]:
