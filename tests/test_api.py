@@ -454,7 +454,7 @@ def test_public_feedback_is_small_and_rate_limited(database_url, tmp_path, rows,
         assert client.post(path, json={"score": 6}).status_code == 201
         limited_out = client.post(path, json={"score": 6})
         assert limited_out.status_code == 429
-        assert limited_out.headers["Retry-After"] == "60"
+        assert 0 < int(limited_out.headers["Retry-After"]) <= 60
         assert limited_out.get_json()["error"]["code"] == "rate_limited"
     finally:
         database.engine(limited).dispose()
