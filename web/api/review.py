@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
+from web.analyses import analyses, simulation_runs
 from web.api.auth import DECIDERS, READERS, api_user, roles
 from web.api.blueprint import bp, fail
 from web.api.schemas import (
@@ -23,31 +24,21 @@ from web.api.schemas import (
 )
 from web.database import db
 from web.rendering import renderer, step_url
-from web.review.views import CACHE_KEY
 from web.security import process_or_404
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.analysis import ProcessAnalysis
 from workflow.scoring import Score
 from workflow.services import reviews
-from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import Forbidden, InvalidInput, NotFound
-from workflow.services.review_analysis import SIMULATION_RUNS, OrgAnalysis, org_analysis
+from workflow.services.review_analysis import OrgAnalysis, org_analysis
 
-__all__ = ["analyses", "measured"]
-
-
-def analyses() -> AnalysisCache:
-    return current_app.extensions.setdefault(CACHE_KEY, AnalysisCache())
-
-
-def _runs() -> int:
-    return int(current_app.config.get("REVIEW_SIMULATION_RUNS", SIMULATION_RUNS))
+__all__ = ["measured"]
 
 
 def _organisation_analysis() -> OrgAnalysis:
     user = api_user()
-    return org_analysis(db(), user.organisation, analyses(), simulation_runs=_runs())
+    return org_analysis(db(), user.organisation, analyses(), simulation_runs=simulation_runs())
 
 
 def measured(row: t.Process) -> ProcessAnalysis:
@@ -163,7 +154,7 @@ def _decide(process_id: int, key: str, decision: str, data: dict) -> dict[str, A
             data["reason"],
             analyses(),
             version_number=data["version"],
-            simulation_runs=_runs(),
+            simulation_runs=simulation_runs(),
         )
     except reviews.StaleReview as exc:
         fail(409, str(exc), code="stale_version", fields={"version": str(exc)})
@@ -240,7 +231,7 @@ def proposals_apply(data: dict, process_id: int):
             renderer=renderer(),
             step_url=step_url,
             site_url=request.url_root,
-            simulation_runs=_runs(),
+            simulation_runs=simulation_runs(),
         )
     except reviews.StaleReview as exc:
         fail(409, str(exc), code="stale_version", fields={"version": str(exc)})

@@ -19,6 +19,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from web.analyses import analyses, simulation_runs
 from web.database import db
 from web.rendering import renderer, step_url
 from web.review import bp
@@ -33,26 +34,11 @@ from web.review.forms import (
 )
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import outbox, review_analysis, review_pages, reviews, words
-from workflow.services.analysis_cache import AnalysisCache
+from workflow.services import outbox, review_pages, reviews, words
 from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
-CACHE_KEY = "leanlane.analyses"
 VIEWERS = ("reviewer", "owner")
 DECIDERS = ("reviewer",)
-
-
-@bp.record_once
-def _keep_analyses(state) -> None:
-    state.app.extensions.setdefault(CACHE_KEY, AnalysisCache())
-
-
-def analyses() -> AnalysisCache:
-    return current_app.extensions[CACHE_KEY]
-
-
-def _runs() -> int:
-    return int(current_app.config.get("REVIEW_SIMULATION_RUNS", review_analysis.SIMULATION_RUNS))
 
 
 def _can_decide() -> bool:
@@ -82,7 +68,7 @@ def _first_error(form) -> tuple[str, str]:
 def index():
     user = current_user()
     summaries = review_pages.process_summaries(
-        db(), user.organisation, analyses(), simulation_runs=_runs()
+        db(), user.organisation, analyses(), simulation_runs=simulation_runs()
     )
     queued = outbox.queued_count(db(), user.org_id) if _can_decide() else None
     return render_template("review/index.html", summaries=summaries, queued=queued, words=words)
@@ -102,7 +88,7 @@ class FlagError:
 def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | None = None):
     user = current_user()
     board = review_pages.dashboard(
-        db(), user.organisation, row, analyses(), simulation_runs=_runs()
+        db(), user.organisation, row, analyses(), simulation_runs=simulation_runs()
     )
     flags = review_pages.flag_page(
         db(),
@@ -209,7 +195,7 @@ def flag_link(process_id: int, flag_id: int):
             form.proposal.data or "",
             analyses(),
             version_number=form.version.data,
-            simulation_runs=_runs(),
+            simulation_runs=simulation_runs(),
         )
         reviews.link_flag(db(), user, flag, review)
     except reviews.StaleReview as exc:
@@ -257,7 +243,7 @@ def _proposal_page(
             version_number=version
             if version is not None
             else request.args.get("version", type=int),
-            simulation_runs=_runs(),
+            simulation_runs=simulation_runs(),
         )
     except NotFound:
         abort(404)
@@ -309,7 +295,7 @@ def comment(process_id: int, key: str):
                 form.text.data or "",
                 analyses(),
                 version_number=form.version.data,
-                simulation_runs=_runs(),
+                simulation_runs=simulation_runs(),
             )
         except InvalidInput as exc:
             form.text.errors.append(str(exc))
@@ -345,7 +331,7 @@ def decision(process_id: int, key: str):
                 form.reason.data or "",
                 analyses(),
                 version_number=form.version.data,
-                simulation_runs=_runs(),
+                simulation_runs=simulation_runs(),
             )
         except InvalidInput as exc:
             target = form.reason if exc.field == "reason" else form.decision
@@ -414,7 +400,7 @@ def apply(process_id: int):
             renderer=renderer(),
             step_url=step_url,
             site_url=request.url_root,
-            simulation_runs=_runs(),
+            simulation_runs=simulation_runs(),
         )
     except reviews.StaleReview as exc:
         db().rollback()

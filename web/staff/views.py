@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from web.caching import FragmentCache
+from web.analyses import page_parts
 from web.database import db
 from web.security import current_user, login_required, process_or_404
 from web.staff.forms import FlagForm, MeTooForm
@@ -44,24 +44,17 @@ def _inline_svg(svg: str | None) -> str | None:
     return svg[start:] if start >= 0 else None
 
 
-def _pages() -> FragmentCache:
-    """The process page's content by (process, version, signals revision, role): all it shows
-    is fixed by these, so a view of an unchanged process reads two rows and renders little."""
-    return current_app.extensions.setdefault("leanlane.process_pages", FragmentCache(256))
-
-
 @bp.get("/processes/<int:process_id>")
 @login_required
 def process(process_id: int):
     """The process as everyone sees it: the map from the saved version, steps and flag counts."""
     row = process_or_404(process_id)
     role = current_user().role
-    key = (row.id, row.current_version, row.signals_revision, role)
-    main = _pages().get(key)
-    if main is None:
-        # The output of an autoescaped template, kept as markup so it is not escaped twice.
-        main = Markup(_process_main(row, role))  # nosec B704
-        _pages().put(key, main)
+    # All the content shows is fixed by the version, the signals revision and the role, so a
+    # view of an unchanged process reads two rows and renders little. The content is the
+    # output of an autoescaped template, kept as markup so it is not escaped twice.
+    key = ("process page", row.id, row.current_version, row.signals_revision, role)
+    main = page_parts().get(key, lambda: Markup(_process_main(row, role)))  # nosec B704
     return render_template("staff/process.html", row=row, main=main)
 
 

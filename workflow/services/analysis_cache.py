@@ -52,7 +52,8 @@ def org_state(session: Session, org: t.Organisation, as_of: dt.date | None = Non
 
 
 class AnalysisCache(Generic[V]):
-    """A small thread-safe least-recently-used map from organisation state to analysis.
+    """A small thread-safe least-recently-used map, from organisation state to analysis (or
+    from any key that names everything its value depends on, such as a rendered page part).
 
     Two requests asking for the same missing key may both compute it; the second result
     simply replaces the first (both are the same analysis), which is cheaper than making one
