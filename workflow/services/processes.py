@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -145,15 +146,7 @@ def save_version(
     if base_version != row.current_version:
         raise VersionConflict(base_version, row.current_version)
     if process.id != row.key:
-        process = engine.Process(
-            id=row.key,
-            name=process.name,
-            graph=process.graph,
-            perspective=process.perspective,
-            lanes=process.lanes,
-            volume=process.volume,
-            description=process.description,
-        )
+        process = replace(process, id=row.key)
     document = repo.document_for(process)
     parsed = repo.parse_document(document)
     problems = [str(p) for p in check_process(parsed.process)]
