@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from web.database import db
 from web.security import current_user, login_required
 from web.templating import endpoint_url
 from workflow.adapters import repository as repo
-from workflow.adapters import tables as t
+from workflow.services import members, signals
 
 bp = Blueprint("home", __name__)
 
@@ -47,18 +47,8 @@ def processes():
     user = current_user()
     session = db()
     rows = repo.org_processes(session, user.org_id)
-    open_flags = dict(
-        session.execute(
-            select(t.Flag.process_id, func.count())
-            .where(t.Flag.org_id == user.org_id, t.Flag.status.in_(("new", "under_review")))
-            .group_by(t.Flag.process_id)
-        ).all()
-    )
-    mine = set(
-        session.scalars(
-            select(t.ProcessMember.process_id).where(t.ProcessMember.user_id == user.id)
-        )
-    )
+    open_flags = signals.open_flags_by_process(session, user.org_id)
+    mine = members.processes_of(session, user)
     journeys = [r for r in rows if r.perspective == "customer_journey"]
     employee = [r for r in rows if r.perspective != "customer_journey"]
     employee.sort(key=lambda r: (r.id not in mine, r.name.lower()))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from workflow.adapters import tables as t
 from workflow.services.errors import InvalidInput
 
-__all__ = ["add_member", "remove_member"]
+__all__ = ["add_member", "processes_of", "remove_member"]
 
 
 def add_member(session: Session, row: t.Process, user: t.User) -> None:
@@ -33,3 +33,12 @@ def remove_member(session: Session, row: t.Process, user: t.User) -> None:
         )
     )
     session.flush()
+
+
+def processes_of(session: Session, user: t.User) -> set[int]:
+    """Ids of the processes ``user`` works in."""
+    return set(
+        session.scalars(
+            select(t.ProcessMember.process_id).where(t.ProcessMember.user_id == user.id)
+        )
+    )

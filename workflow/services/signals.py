@@ -42,6 +42,7 @@ __all__ = [
     "me_too",
     "my_flag",
     "my_flags",
+    "open_flags_by_process",
     "step_flag_counts",
     "withdraw_flag",
 ]
@@ -258,6 +259,17 @@ def withdraw_flag(session: Session, user: t.User, flag_id: int) -> t.Flag:
     _bump_signals(session, flag.process_id)
     session.flush()
     return flag
+
+
+def open_flags_by_process(session: Session, org_id: int) -> dict[int, int]:
+    """How many open flags each process of the organisation has (processes with none left out)."""
+    return dict(
+        session.execute(
+            select(t.Flag.process_id, func.count())
+            .where(t.Flag.org_id == org_id, t.Flag.status.in_(OPEN_STATUSES))
+            .group_by(t.Flag.process_id)
+        ).all()
+    )
 
 
 def step_flag_counts(session: Session, process_id: int) -> dict[str, FlagCounts]:
