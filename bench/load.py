@@ -42,7 +42,6 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +70,7 @@ from bench.web import (  # noqa: E402
     log_in,
     postgres_admin_url,
     postgres_database,
+    run_load,
     seed,
 )
 
@@ -170,20 +170,6 @@ def load_main() -> int:
     spec["start"] = time.time() + 0.05 + FORM_FETCH
     print(json.dumps(asyncio.run(_load(spec))))
     return 0
-
-
-def run_load(spec: dict) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--load"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        timeout=spec["warm_up"] + spec["seconds"] + 15,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the load generator failed:\n{done.stderr}")
-    return json.loads(done.stdout)
 
 
 # --- what the clients open and what must be stored ---------------------------------------------
@@ -498,7 +484,7 @@ def measure(workers: int, seconds: float, redis_url: str, log) -> Report:
             log(
                 f"loading {sum(CLIENTS.values())} clients for {seconds:g} s ({workers} workers) ..."
             )
-            outs = run_load(spec)
+            outs = run_load(spec, __file__, slack=15)
         after, answers_after = stored_texts(url, journey_ids)
     accepted = [(a["journey"], a["text"]) for a in outs["feedback"]["accepted"]]
     stored = sum(1 for item in accepted if item in after and item not in before)
