@@ -382,3 +382,6 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    #: When the runner last said the job is still working; a running job whose heartbeat is
+    #: older than the stale limit lost its worker (see ``workflow.services.jobs``).
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
