@@ -102,10 +102,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     _trust_proxies(app)
 
-    from web import database, errors, ratelimits, rendering, security, templating
+    from web import analyses, database, errors, ratelimits, rendering, security, templating
     from web.extensions import csrf
 
     app.url_map.converters["int"] = errors.DatabaseInteger
+    analyses.init_app(app)
     database.init_app(app)
     rendering.init_app(app)
     csrf.init_app(app)

@@ -1,20 +1,41 @@
 """The organisation analyses the review pages and the API share, and small cached page parts.
 
 One least-recently-used cache per app for each: keys name everything the value depends on
-(process versions and signals revisions), so an entry is never stale, only unused.
+(process versions and signals revisions), so an entry is never stale, only unused. Review
+pages may still read an analysis whose signals are a few seconds behind
+(``REVIEW_ANALYSIS_MAX_AGE``), but never one older than the reader's own last change.
 """
 
 from __future__ import annotations
 
-from flask import current_app
+import time
+
+from flask import Flask, Response, current_app, request, session
 
 from workflow.services.analysis_cache import AnalysisCache
-from workflow.services.review_analysis import SIMULATION_RUNS
+from workflow.services.review_analysis import SIMULATION_RUNS, Freshness
 
-__all__ = ["analyses", "page_parts", "simulation_runs"]
+__all__ = ["analyses", "init_app", "page_parts", "review_freshness", "simulation_runs"]
 
 ANALYSES_KEY = "leanlane.analyses"
 PAGE_PARTS_KEY = "leanlane.page_parts"
+#: Session key: when the signed-in user last changed something (seconds since the epoch).
+LAST_CHANGE = "changed"
+#: Seconds review pages may show figures measured before the latest signals arrived.
+DEFAULT_MAX_AGE = 30
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("REVIEW_ANALYSIS_MAX_AGE", DEFAULT_MAX_AGE)
+    app.after_request(_remember_own_change)
+
+
+def _remember_own_change(response: Response) -> Response:
+    """Note when a signed-in user's form post went through, so the pages they open next
+    measure their own change rather than show figures from before it."""
+    if request.method == "POST" and response.status_code < 400 and session.get("uid"):
+        session[LAST_CHANGE] = time.time()
+    return response
 
 
 def analyses() -> AnalysisCache:
@@ -29,3 +50,11 @@ def page_parts() -> AnalysisCache:
 def simulation_runs() -> int:
     """Simulated cases per proposal measurement (``REVIEW_SIMULATION_RUNS``)."""
     return int(current_app.config.get("REVIEW_SIMULATION_RUNS", SIMULATION_RUNS))
+
+
+def review_freshness() -> Freshness:
+    """How far behind the signals the review pages' figures may be for this reader."""
+    return Freshness(
+        max_age=float(current_app.config["REVIEW_ANALYSIS_MAX_AGE"]),
+        not_before=session.get(LAST_CHANGE),
+    )

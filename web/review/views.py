@@ -19,7 +19,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from web.analyses import analyses, simulation_runs
+from web.analyses import analyses, review_freshness, simulation_runs
 from web.database import db
 from web.rendering import renderer, step_url
 from web.review import bp
@@ -68,7 +68,11 @@ def _first_error(form) -> tuple[str, str]:
 def index():
     user = current_user()
     summaries = review_pages.process_summaries(
-        db(), user.organisation, analyses(), simulation_runs=simulation_runs()
+        db(),
+        user.organisation,
+        analyses(),
+        simulation_runs=simulation_runs(),
+        freshness=review_freshness(),
     )
     queued = outbox.queued_count(db(), user.org_id) if _can_decide() else None
     return render_template("review/index.html", summaries=summaries, queued=queued, words=words)
@@ -88,7 +92,12 @@ class FlagError:
 def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | None = None):
     user = current_user()
     board = review_pages.dashboard(
-        db(), user.organisation, row, analyses(), simulation_runs=simulation_runs()
+        db(),
+        user.organisation,
+        row,
+        analyses(),
+        simulation_runs=simulation_runs(),
+        freshness=review_freshness(),
     )
     flags = review_pages.flag_page(
         db(),

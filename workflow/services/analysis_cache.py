@@ -6,6 +6,11 @@ steps and on today's date (flags fade with age). :func:`org_state` reads those f
 columns — version numbers, ``signals_revision`` counters and the link rows' count and highest
 id — so a dashboard view of an unchanged organisation reuses the analysis instead of measuring
 every proposal again.
+
+The state has two parts: the *structure* (versions, links, the date) and the *signals* (flags,
+votes and answers, counted by ``signals_revision``). Customers can send feedback many times a
+second, so pages that tolerate figures a few seconds old may reuse an analysis of the same
+structure whose signals are slightly behind (see ``review_analysis.org_analysis``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
@@ -21,26 +27,37 @@ from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
 
-__all__ = ["AnalysisCache", "org_state"]
+__all__ = ["AnalysisCache", "OrgState", "org_state"]
 
 V = TypeVar("V")
 
 
-def org_state(session: Session, org: t.Organisation, as_of: dt.date | None = None) -> tuple:
-    """A key that changes whenever anything an analysis of ``org`` reads has changed."""
-    processes = tuple(
-        tuple(found)
-        for found in session.execute(
-            select(
-                t.Process.id,
-                t.Process.current_version,
-                t.Process.signals_revision,
-                t.Process.updated_at,
-            )
-            .where(t.Process.org_id == org.id)
-            .order_by(t.Process.id)
+@dataclass(frozen=True)
+class OrgState:
+    """What an analysis of an organisation reads, as cheap comparable values."""
+
+    #: Organisation, its processes' current versions, the step links and the date.
+    structure: tuple
+    #: Each process's ``signals_revision``: flags, votes and answers.
+    signals: tuple
+
+    @property
+    def key(self) -> tuple:
+        return (self.structure, self.signals)
+
+
+def org_state(session: Session, org: t.Organisation, as_of: dt.date | None = None) -> OrgState:
+    """A state that changes whenever anything an analysis of ``org`` reads has changed."""
+    rows = session.execute(
+        select(
+            t.Process.id,
+            t.Process.current_version,
+            t.Process.signals_revision,
+            t.Process.updated_at,
         )
-    )
+        .where(t.Process.org_id == org.id)
+        .order_by(t.Process.id)
+    ).all()
     links = tuple(
         session.execute(
             select(func.count(t.StepLink.id), func.max(t.StepLink.id)).where(
@@ -48,7 +65,17 @@ def org_state(session: Session, org: t.Organisation, as_of: dt.date | None = Non
             )
         ).one()
     )
-    return (org.id, org.created_at, processes, links, (as_of or dt.date.today()).isoformat())
+    day = (as_of or dt.date.today()).isoformat()
+    return OrgState(
+        structure=(
+            org.id,
+            org.created_at,
+            tuple((row_id, version, updated) for row_id, version, _, updated in rows),
+            links,
+            day,
+        ),
+        signals=tuple((row_id, revision) for row_id, _, revision, _ in rows),
+    )
 
 
 class AnalysisCache(Generic[V]):
@@ -84,12 +111,15 @@ class AnalysisCache(Generic[V]):
         if found is not None:
             return found
         value = compute()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:

@@ -2,12 +2,15 @@
 together (metrics, hotspots, proposals), cached per state of its processes and signals.
 
 Decisions and the review pages both ask it for a proposal by id, so both judge the same
-measured proposal.
+measured proposal. Decisions always judge the exact current state; pages may accept an
+analysis whose signals are a few seconds behind (``max_age``), because a steady stream of
+customer feedback would otherwise make every dashboard view measure the organisation again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -17,12 +20,38 @@ from workflow.adapters import tables as t
 from workflow.analysis import Analysis, ProcessAnalysis, analyze
 from workflow.errors import ModelError
 from workflow.proposals import DEFAULT_LIMIT, Proposal
-from workflow.services.analysis_cache import AnalysisCache, org_state
+from workflow.services.analysis_cache import AnalysisCache, OrgState, org_state
 
-__all__ = ["SIMULATION_RUNS", "OrgAnalysis", "find_proposal", "org_analysis"]
+__all__ = [
+    "EXACT",
+    "SIMULATION_RUNS",
+    "Freshness",
+    "OrgAnalysis",
+    "cached_org_analysis",
+    "find_proposal",
+    "org_analysis",
+]
 
 #: Proposals are measured with this many simulated cases: enough for p50/p90, fast on a page.
 SIMULATION_RUNS = 500
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old an analysis a reader accepts when signals arrived after it was measured.
+
+    An analysis of the same processes and links, measured at most ``max_age`` seconds ago and
+    not before ``not_before`` (the reader's own last change, in seconds since the epoch, so
+    people always see what they just did), is reused. A new version or link is always
+    measured at once.
+    """
+
+    max_age: float = 0.0
+    not_before: float | None = None
+
+
+#: Only an analysis of exactly the current state: what decisions judge.
+EXACT = Freshness()
 
 
 @dataclass(frozen=True)
@@ -35,6 +64,20 @@ class OrgAnalysis:
     keys: dict[int, str]
     #: Row id -> why the process could not be measured (a loop that never ends, ...).
     excluded: dict[int, str]
+    #: When it was measured, in seconds since the epoch.
+    measured_at: float = field(default_factory=time.time)
+    #: False when signals (flags, votes, answers) arrived after it was measured.
+    up_to_date: bool = True
+
+    def age(self) -> float:
+        """Seconds since it was measured."""
+        return max(0.0, time.time() - self.measured_at)
+
+    def usable(self, freshness: Freshness) -> bool:
+        """Recent enough for a reader who accepts ``freshness``."""
+        return self.age() <= freshness.max_age and (
+            freshness.not_before is None or self.measured_at >= freshness.not_before
+        )
 
     def process(self, row_id: int) -> ProcessAnalysis | None:
         key = self.keys.get(row_id)
@@ -91,6 +134,44 @@ def _analyse_org(
     return OrgAnalysis(result, row_ids, keys, excluded)
 
 
+def _keys(state: OrgState, simulation_runs: int, limit: int) -> tuple[tuple, tuple]:
+    """The exact key, and the key of the latest analysis of the same structure."""
+    return (
+        ("org", state.key, simulation_runs, limit),
+        ("org-latest", state.structure, simulation_runs, limit),
+    )
+
+
+def _lookup(
+    cache: AnalysisCache,
+    state: OrgState,
+    simulation_runs: int,
+    limit: int,
+    freshness: Freshness,
+) -> OrgAnalysis | None:
+    exact, latest = _keys(state, simulation_runs, limit)
+    found = cache.peek(exact)
+    if found is not None or freshness.max_age <= 0:
+        return found
+    recent = cache.peek(latest)
+    if recent is not None and recent.usable(freshness):
+        return replace(recent, up_to_date=False)
+    return None
+
+
+def cached_org_analysis(
+    session: Session,
+    org: t.Organisation,
+    cache: AnalysisCache,
+    *,
+    simulation_runs: int = SIMULATION_RUNS,
+    limit: int = DEFAULT_LIMIT,
+    freshness: Freshness = EXACT,
+) -> OrgAnalysis | None:
+    """The analysis :func:`org_analysis` would return without measuring, or None."""
+    return _lookup(cache, org_state(session, org), simulation_runs, limit, freshness)
+
+
 def org_analysis(
     session: Session,
     org: t.Organisation,
@@ -98,10 +179,19 @@ def org_analysis(
     *,
     simulation_runs: int = SIMULATION_RUNS,
     limit: int = DEFAULT_LIMIT,
+    freshness: Freshness = EXACT,
 ) -> OrgAnalysis:
-    """The organisation's analysis, computed once per state of its processes and signals."""
-    key = ("org", org_state(session, org), simulation_runs, limit)
-    return cache.get(key, lambda: _analyse_org(session, org, simulation_runs, limit))
+    """The organisation's analysis, computed once per state of its processes and signals, or
+    a recent one whose signals are behind when ``freshness`` allows it (then
+    ``up_to_date`` is False)."""
+    state = org_state(session, org)
+    found = _lookup(cache, state, simulation_runs, limit, freshness)
+    if found is not None:
+        return found
+    measured = _analyse_org(session, org, simulation_runs, limit)
+    for key in _keys(state, simulation_runs, limit):
+        cache.put(key, measured)
+    return measured
 
 
 def find_proposal(

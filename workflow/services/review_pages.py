@@ -17,13 +17,20 @@ from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.analysis import ProcessAnalysis
 from workflow.metrics import Metrics
-from workflow.proposals import DEFAULT_LIMIT, Proposal
+from workflow.proposals import Proposal
 from workflow.report import format_minutes
 from workflow.scoring import StepScore
-from workflow.services.analysis_cache import AnalysisCache, org_state
+from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import NotFound
 from workflow.services.paging import PageLinks, window
-from workflow.services.review_analysis import SIMULATION_RUNS, find_proposal, org_analysis
+from workflow.services.review_analysis import (
+    EXACT,
+    SIMULATION_RUNS,
+    Freshness,
+    cached_org_analysis,
+    find_proposal,
+    org_analysis,
+)
 from workflow.services.reviews import reviews_of
 from workflow.vocabulary import FlagSource, FlagStatus
 
@@ -82,6 +89,7 @@ def process_summaries(
     cache: AnalysisCache,
     *,
     simulation_runs: int = SIMULATION_RUNS,
+    freshness: Freshness = EXACT,
 ) -> list[ProcessSummary]:
     """Every process of the organisation with counts read from the database.
 
@@ -128,7 +136,9 @@ def process_summaries(
             )
         )
     )
-    cached = cache.peek(("org", org_state(session, org), simulation_runs, DEFAULT_LIMIT))
+    cached = cached_org_analysis(
+        session, org, cache, simulation_runs=simulation_runs, freshness=freshness
+    )
     summaries = []
     for row in rows:
         top_step, top_by, proposals = "", "", None
@@ -366,6 +376,8 @@ class Dashboard:
     proposals: list[Proposal] = field(default_factory=list)
     reviews: dict[str, t.ProposalReview] = field(default_factory=dict)
     earlier: list[t.ProposalReview] = field(default_factory=list)
+    #: Seconds since the figures were measured, when signals arrived after that.
+    behind_by: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -387,8 +399,10 @@ def dashboard(
     cache: AnalysisCache,
     *,
     simulation_runs: int = SIMULATION_RUNS,
+    freshness: Freshness = EXACT,
 ) -> Dashboard:
-    """What the review dashboard of ``row`` shows about its current version."""
+    """What the review dashboard of ``row`` shows about its current version (the flags as
+    they are now; the figures as recent as ``freshness`` asks)."""
     version = repo.current_version(session, row)
     board = Dashboard(row=row, version=version)
     board.reviews = reviews_of(session, row, version.number)
@@ -408,7 +422,11 @@ def dashboard(
     if not parsed.valid:
         board.problems = [str(p) for p in parsed.problems]
         return board
-    measured = org_analysis(session, org, cache, simulation_runs=simulation_runs)
+    measured = org_analysis(
+        session, org, cache, simulation_runs=simulation_runs, freshness=freshness
+    )
+    if not measured.up_to_date:
+        board.behind_by = measured.age()
     result = measured.process(row.id)
     if result is None:
         board.unmeasured = measured.excluded.get(
