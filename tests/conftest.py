@@ -1,6 +1,7 @@
 """Fixtures for the web app and services: a migrated database (SQLite, or PostgreSQL when
-``DATABASE_URL`` is set), an app per test with its tables emptied afterwards, and small
-factories for organisations, users and processes."""
+``DATABASE_URL`` is set), an app per test with its tables emptied afterwards, the context and
+in-process runner of background jobs, and small factories for organisations, users and
+processes."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from web import create_app, database, rendering
+from web.imports import RUNNER
 from workflow.adapters import tables as t
 from workflow.adapters.database import make_engine, upgrade
-from workflow.services import accounts
+from workflow.services import accounts, jobs
 from workflow.services.processes import import_model
 
 MODELS = Path(__file__).resolve().parent.parent / "process_models"
@@ -48,22 +50,52 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+def app_config(database_url: str, tmp_path: Path, **overrides) -> dict:
+    """The configuration of a test app; tests that build their own app add ``overrides``."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "RENDER_CACHE_DIR": str(tmp_path / "renders"),
+        **overrides,
+    }
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "RENDER_CACHE_DIR": str(tmp_path / "renders"),
-        }
-    )
+    app = create_app(app_config(database_url, tmp_path))
     _wipe(database.engine(app))
     yield app
     _wipe(database.engine(app))
     database.engine(app).dispose()
+
+
+@pytest.fixture
+def context(app) -> jobs.JobContext:
+    """What background jobs run with in the test app: its sessions, renderer and step links."""
+    return jobs.JobContext(
+        database.session_factory(app), rendering.renderer(app), rendering.STEP_URL
+    )
+
+
+@pytest.fixture
+def runner(app, context):
+    """The in-process runner, whatever REDIS_URL says where the tests run."""
+    threads = jobs.ThreadRunner(context)
+    app.extensions[RUNNER] = threads
+    yield threads
+    threads.shutdown()
+
+
+@pytest.fixture
+def owner(make, client):
+    """A process owner of the organisation "Alpha", logged in on ``client``."""
+    org = make.org("Alpha")
+    user = make.user(org, "owner")
+    make.login(client, user)
+    return user
 
 
 @pytest.fixture

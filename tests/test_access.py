@@ -58,6 +58,7 @@ ACCESS = {
     "imports.upload": OWNERS,
     "imports.options": OWNERS,
     "imports.cancel": OWNERS,
+    "imports.retry": OWNERS,
     "imports.job": OWNERS,
     "imports.job_json": OWNERS,
     "imports.export_steps": OWNERS,

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from web import database, rendering
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.services import imports, jobs
@@ -19,13 +18,6 @@ BPMN_FILE = DATA / "bpmn" / "miwg-reference" / "A.1.0.bpmn"
 LOG_CSV = DATA / "eventlogs" / "running-example.csv"
 LOG_XES = DATA / "eventlogs" / "running-example.xes"
 STEPS = b"name,lane,touch_minutes,next\nCheck,Desk,5,\nFile,Desk,2,\n"
-
-
-@pytest.fixture
-def context(app):
-    return jobs.JobContext(
-        database.session_factory(app), rendering.renderer(app), rendering.STEP_URL
-    )
 
 
 @pytest.fixture

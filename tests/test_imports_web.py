@@ -9,10 +9,8 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from web import database, rendering
 from web.imports import RUNNER
 from workflow.adapters import tables as t
 from workflow.services import jobs
@@ -31,30 +29,6 @@ class Recorder:
 
     def start(self, job_id: int) -> None:
         self.started.append(job_id)
-
-
-@pytest.fixture
-def context(app):
-    return jobs.JobContext(
-        database.session_factory(app), rendering.renderer(app), rendering.STEP_URL
-    )
-
-
-@pytest.fixture
-def runner(app, context):
-    """The in-process runner, whatever REDIS_URL says where the tests run."""
-    threads = jobs.ThreadRunner(context)
-    app.extensions[RUNNER] = threads
-    yield threads
-    threads.shutdown()
-
-
-@pytest.fixture
-def owner(make, client):
-    org = make.org("Alpha")
-    user = make.user(org, "owner")
-    make.login(client, user)
-    return user
 
 
 def _upload(client, filename: str, data: bytes, **fields):

@@ -12,7 +12,6 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from web import database, rendering
 from workflow.adapters import tables as t
 from workflow.services import jobs
 from workflow.services.processes import create_process
@@ -62,13 +61,6 @@ def _gate(work: jobs.Work) -> dict:
     GATE["reached"].set()
     GATE["release"].wait(WAIT)
     return {"ok": True}
-
-
-@pytest.fixture
-def context(app):
-    return jobs.JobContext(
-        database.session_factory(app), rendering.renderer(app), rendering.STEP_URL
-    )
 
 
 @pytest.fixture

@@ -46,7 +46,13 @@ def test_jobs_lists_the_newest_first_with_status_and_progress(cli_env, capsys, s
     acme, beta = orgs
     old = add_job(session, acme, minutes_ago=30, status="done", progress=1.0, message="Imported")
     running = add_job(
-        session, beta, minutes_ago=1, status="running", progress=0.456, message="Reading the log"
+        session,
+        beta,
+        minutes_ago=1,
+        status="running",
+        progress=0.456,
+        message="Reading the log",
+        heartbeat_at=t.utcnow(),
     )
 
     assert main(["jobs"]) == 0

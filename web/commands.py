@@ -5,7 +5,8 @@
 (printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
 ``set-password`` changes a user's password from the terminal and ``send-outbox`` sends the
 queued "you said, we did" e-mails when an SMTP server is configured. ``jobs`` shows background
-jobs (imports) with their status and progress, as the browser does.
+jobs (imports) with their status and progress, as the browser does (marking failed, as it does,
+the jobs whose runner stopped); ``jobs --fail-stale`` does that for every organisation.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         default=20,
         metavar="N",
         help=f"how many of the newest jobs (default 20, at most {MAX_JOBS_LISTED})",
+    )
+    jobs.add_argument(
+        "--fail-stale",
+        action="store_true",
+        help="mark failed every job whose runner stopped (no heartbeat within "
+        "LEANLANE_JOB_STALE_AFTER seconds, 120 by default) and drop the files kept for retrying "
+        "them after a day; for cron",
     )
 
 
@@ -201,8 +209,8 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _list_jobs(session, args: argparse.Namespace) -> None:
-    from workflow.services import jobs
+def _list_jobs(session, args: argparse.Namespace, limit) -> None:
+    from workflow.services import jobs, stale_jobs
 
     org_id = None
     if args.org:
@@ -211,6 +219,8 @@ def _list_jobs(session, args: argparse.Namespace) -> None:
             raise UserError(f"no organisation has the slug {args.org!r}")
         org_id = org.id
     found = jobs.recent_jobs(session, org_id=org_id, limit=args.limit)
+    if stale_jobs.fail_stale(session, job_ids=[job.id for job in found], limit=limit):
+        session.commit()
     if not found:
         print(f"No jobs for {args.org} yet." if args.org else "No jobs yet.")
         return
@@ -227,12 +237,14 @@ def _list_jobs(session, args: argparse.Namespace) -> None:
         )
 
 
-def _show_job(session, job_id: int) -> None:
-    from workflow.services import jobs
+def _show_job(session, job_id: int, limit) -> None:
+    from workflow.services import jobs, stale_jobs
 
     job = jobs.job_by_id(session, job_id)
     if job is None:
         raise UserError(f"no job has the id {job_id}")
+    if stale_jobs.fail_stale(session, job_ids=[job_id], limit=limit):
+        session.commit()
     org = session.get(t.Organisation, job.org_id)
     user = session.get(t.User, job.user_id) if job.user_id else None
     result = jobs.result_of(job)
@@ -245,6 +257,7 @@ def _show_job(session, job_id: int) -> None:
         ("submitted by", user.email if user else "-"),
         ("created", _when(job.created_at)),
         ("started", _when(job.started_at)),
+        ("heartbeat", _when(job.heartbeat_at)),
         ("finished", _when(job.finished_at)),
     ]
     if job.error:
@@ -256,15 +269,40 @@ def _show_job(session, job_id: int) -> None:
         print(f"  {label:<13} {value}")
 
 
+def _fail_stale_jobs(session, limit) -> None:
+    from workflow.services import stale_jobs
+
+    failed = stale_jobs.fail_stale(session, limit=limit)
+    dropped = stale_jobs.drop_kept_files(session)
+    seconds = round(limit.total_seconds())
+    if failed:
+        print(
+            f"Marked {len(failed)} job{'s' if len(failed) != 1 else ''} failed (no heartbeat "
+            f"for over {seconds} s): {', '.join(map(str, failed))}"
+        )
+    else:
+        print(f"No stale jobs (every queued or running job beat within {seconds} s).")
+    if dropped:
+        print(
+            f"Dropped the kept file of {dropped} job{'s' if dropped != 1 else ''} failed a day ago."
+        )
+
+
 def _jobs(app, args: argparse.Namespace) -> int:
     from web import database
+    from web.imports import STALE_AFTER
 
     upgrade(database.engine(app))
+    limit = app.extensions[STALE_AFTER]
     with transaction(database.session_factory(app)) as session:
-        if args.job_id is not None:
-            _show_job(session, args.job_id)
+        if args.fail_stale:
+            if args.job_id is not None or args.org:
+                raise UserError("--fail-stale checks every job; give it no id and no --org")
+            _fail_stale_jobs(session, limit)
+        elif args.job_id is not None:
+            _show_job(session, args.job_id, limit)
         else:
-            _list_jobs(session, args)
+            _list_jobs(session, args, limit)
     return 0
 
 

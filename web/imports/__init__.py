@@ -6,11 +6,15 @@ import os
 from flask import Blueprint
 
 from web import database, rendering
+from web.imports.worker import TASK
 from workflow.services.jobs import JobContext, make_runner
+from workflow.services.stale_jobs import stale_after
 
 bp = Blueprint("imports", __name__)
 #: Where the app keeps its job runner (``app.extensions``).
 RUNNER = "leanlane.jobs"
+#: How long a job may go without a heartbeat before it counts as stopped (``app.extensions``).
+STALE_AFTER = "leanlane.jobs.stale_after"
 
 
 @bp.record_once
@@ -19,11 +23,15 @@ def _start_runner(state) -> None:
     app = state.app
     context = JobContext(database.session_factory(app), rendering.renderer(app), rendering.STEP_URL)
     redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    app.extensions[STALE_AFTER] = stale_after(app.config.get("JOB_STALE_AFTER"))
     app.extensions[RUNNER] = make_runner(
-        context, redis_url, queue=app.config.get("JOB_QUEUE", "leanlane")
+        context,
+        redis_url,
+        queue=app.config.get("JOB_QUEUE", "leanlane"),
+        task=TASK,
     )
 
 
 from web.imports import views  # noqa: E402
 
-__all__ = ["RUNNER", "bp", "views"]
+__all__ = ["RUNNER", "STALE_AFTER", "bp", "views"]

@@ -18,15 +18,16 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from web.database import db
 from web.extensions import csrf
-from web.imports import RUNNER, bp
+from web.imports import RUNNER, STALE_AFTER, bp
 from web.imports.forms import UploadForm, log_options_form
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import imports, jobs
+from workflow.services import imports, jobs, stale_jobs
 from workflow.services.errors import InvalidInput
 
 OWNER = roles_required("owner")
@@ -47,7 +48,27 @@ def _size(limit: int) -> str:
     return f"{limit / MIB:,.0f} MiB" if limit >= MIB else f"{max(1, limit // 1024)} KiB"
 
 
+def _fail_stale(org_id: int, job_ids: list[int] | None = None) -> None:
+    """Mark the organisation's jobs whose runner stopped as failed, before showing them.
+
+    Its own short transaction; when the database is busy (a running SQLite import holds the
+    writer), the jobs are shown as they are and marked on the next look."""
+    session = db()
+    try:
+        failed = stale_jobs.fail_stale(
+            session, org_id=org_id, job_ids=job_ids, limit=current_app.extensions[STALE_AFTER]
+        )
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        current_app.logger.warning("could not mark stopped jobs as failed: %s", exc)
+        return
+    if failed:
+        current_app.logger.warning("jobs %s lost their runner; marked failed", failed)
+
+
 def _job_or_404(job_id: int) -> t.Job:
+    _fail_stale(current_user().org_id, [job_id])
     job = jobs.find_job(db(), current_user().org_id, job_id)
     if job is None:
         abort(404)
@@ -63,6 +84,7 @@ def _refuse(form, exc: InvalidInput) -> None:
 
 
 def _upload_page(form: UploadForm, status: int = 200):
+    _fail_stale(current_user().org_id)
     recent = [
         (job, jobs.params_of(job).get("filename") or "upload")
         for job in imports.recent_jobs(db(), current_user().org_id)
@@ -179,6 +201,21 @@ def cancel(job_id: int):
     return redirect(url_for("imports.upload"))
 
 
+@bp.post("/jobs/<int:job_id>/retry")
+@OWNER
+def retry(job_id: int):
+    job = _job_or_404(job_id)
+    try:
+        jobs.retry(db(), _runner(), job)
+    except jobs.JobFailed as exc:
+        db().rollback()
+        flash(exc.message, "warning")
+        return redirect(url_for("imports.job", job_id=job.id))
+    db().commit()
+    flash("The import starts again with the file you uploaded.", "success")
+    return redirect(url_for("imports.job", job_id=job.id))
+
+
 @bp.get("/jobs/<int:job_id>")
 @OWNER
 def job(job_id: int):
@@ -192,6 +229,7 @@ def job(job_id: int):
         result=jobs.result_of(found),
         kinds=imports.KINDS,
         errors=[line for line in found.error.splitlines()[1:] if line.strip()],
+        can_retry=found.status == jobs.FAILED and jobs.file_kept(db(), found),
     )
 
 

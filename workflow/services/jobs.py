@@ -14,6 +14,12 @@ Both run :func:`run`, so a job behaves the same either way. The job's work happe
 transaction: if it raises, everything it wrote is rolled back and the row is marked ``failed``
 with a message saying why, so a failed import leaves no half-imported process. Progress is
 written in short transactions of its own, which is what lets a page show it while the job runs.
+
+While a runner holds a job (queued on its threads, or running) a :class:`Heartbeat` refreshes
+the row's ``heartbeat_at`` every :data:`HEARTBEAT_SECONDS`, so a job whose process died can be
+told apart from a slow one (:mod:`workflow.services.stale_jobs` marks it failed). The job's
+work commits only if the row is still the same running claim, so a job declared dead never
+stores anything afterwards.
 Job functions are registered per kind with :func:`job_kind`; they report progress before they
 start writing, because on SQLite a writer holds the database until it commits.
 """
@@ -29,11 +35,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import ColumnElement, and_, delete, event, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.adapters import tables as t
@@ -41,7 +48,9 @@ from workflow.adapters.database import make_engine, make_session_factory
 from workflow.render import DirectoryCache, Renderer
 
 __all__ = [
+    "HEARTBEAT_SECONDS",
     "JOB_MODULES",
+    "Heartbeat",
     "JobContext",
     "JobFailed",
     "RqRunner",
@@ -50,6 +59,7 @@ __all__ = [
     "Work",
     "discard",
     "discard_abandoned",
+    "file_kept",
     "find_job",
     "job_by_id",
     "job_kind",
@@ -58,6 +68,7 @@ __all__ = [
     "perform",
     "recent_jobs",
     "result_of",
+    "retry",
     "run",
     "start",
     "status_of",
@@ -72,8 +83,12 @@ JOB_MODULES = ("workflow.services.imports",)
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 #: An RQ job may take this long before RQ stops it (the job is then marked failed).
 RQ_TIMEOUT_SECONDS = 3600
+#: How long queueing a job waits for Redis before the job runs in-process instead.
+REDIS_TIMEOUT_SECONDS = 2
 #: A job left waiting for its options (an event log's columns) is discarded after this long.
 ABANDONED_AFTER = dt.timedelta(days=1)
+#: How often a runner refreshes the heartbeat of the jobs it holds.
+HEARTBEAT_SECONDS = 15.0
 DEFAULT_STEP_URL = "/processes/{process}/steps/{step}"
 _PENDING = "leanlane.jobs.pending"
 
@@ -112,7 +127,6 @@ class Work:
     params: dict[str, Any]
     session: Session
     context: JobContext
-    _payload_read: bool = field(default=False, repr=False)
 
     def progress(self, fraction: float, message: str) -> None:
         """Record how far the job is, in a transaction of its own, so pages see it now."""
@@ -120,17 +134,19 @@ class Work:
             session.execute(
                 update(t.Job)
                 .where(t.Job.id == self.job_id, t.Job.status == RUNNING)
-                .values(progress=max(0.0, min(1.0, fraction)), message=message[:500])
+                .values(
+                    progress=max(0.0, min(1.0, fraction)),
+                    message=message[:500],
+                    heartbeat_at=t.utcnow(),
+                )
             )
             session.commit()
 
     def payload(self) -> bytes:
-        """The uploaded file; the row's copy is cleared once read (the job holds it now)."""
+        """The uploaded file. The row keeps it until the job ends, so a job whose worker died
+        can be tried again; finishing or failing clears it."""
         with self.context.sessions() as session:
             data = session.scalar(select(t.Job.payload).where(t.Job.id == self.job_id))
-            session.execute(update(t.Job).where(t.Job.id == self.job_id).values(payload=None))
-            session.commit()
-        self._payload_read = True
         return data or b""
 
 
@@ -206,6 +222,30 @@ def start(session: Session, runner: Runner, job: t.Job, params: dict[str, Any]) 
     return job
 
 
+def file_kept(session: Session, job: t.Job) -> bool:
+    """Whether the row still holds the uploaded file (a job can then be tried again)."""
+    kept = select(t.Job.id).where(t.Job.id == job.id, t.Job.payload.is_not(None))
+    return session.scalar(kept) is not None
+
+
+def retry(session: Session, runner: Runner, job: t.Job) -> t.Job:
+    """Queue a failed job again with its stored file, once ``session`` commits.
+
+    Only a job that failed because its worker stopped keeps its file (a job that failed on
+    its own clears it, since running it again would fail the same way)."""
+    if job.status != FAILED or not file_kept(session, job):
+        raise JobFailed("This import cannot be tried again; upload the file again.")
+    job.status = QUEUED
+    job.progress = 0.0
+    job.message = "Waiting to start"
+    job.error = ""
+    job.result = "{}"
+    job.started_at = job.finished_at = job.heartbeat_at = None
+    session.flush()
+    _start_after_commit(session, runner, job.id)
+    return job
+
+
 def _start_after_commit(session: Session, runner: Runner, job_id: int) -> None:
     pending = session.info.get(_PENDING)
     if pending is None:
@@ -227,23 +267,112 @@ def _forget_pending(session: Session) -> None:
 
 
 # --- running ----------------------------------------------------------------------------------
-def _claim(context: JobContext, job_id: int) -> t.Job | None:
+class Heartbeat:
+    """Keeps ``heartbeat_at`` fresh for the jobs a process holds, from one small thread.
+
+    Each beat is one short ``UPDATE`` of its own. The thread runs only while some job is held
+    and stops by itself when none is. A beat that fails (the database is busy or away) is
+    logged and tried again on the next tick: a job only looks stopped after several missed
+    beats, since the stale limit is many times :data:`HEARTBEAT_SECONDS`.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], interval: float = HEARTBEAT_SECONDS):
+        self.sessions = sessions
+        self.interval = interval
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: int) -> None:
+        """Beat for ``job_id`` now and from now on, until :meth:`release`."""
+        with self._lock:
+            self._held.add(job_id)
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(
+                    target=self._tick, name="leanlane-job-heartbeat", daemon=True
+                )
+                self._thread.start()
+        self.beat([job_id])
+
+    def release(self, job_id: int) -> None:
+        with self._lock:
+            self._held.discard(job_id)
+
+    def held(self) -> set[int]:
+        with self._lock:
+            return set(self._held)
+
+    def beat(self, job_ids: Iterable[int] | None = None) -> int:
+        """Refresh the heartbeat of the held jobs (or of ``job_ids``) still queued or running;
+        the number of rows refreshed, 0 when the database could not be written."""
+        ids = sorted(self.held() if job_ids is None else set(job_ids))
+        if not ids:
+            return 0
+        try:
+            with self.sessions() as session:
+                count = session.execute(
+                    update(t.Job)
+                    .where(t.Job.id.in_(ids), t.Job.status.in_((QUEUED, RUNNING)))
+                    .values(heartbeat_at=t.utcnow())
+                ).rowcount
+                session.commit()
+                return count
+        except SQLAlchemyError as exc:
+            log.warning("could not record the heartbeat of jobs %s: %s", ids, exc)
+            return 0
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                if not self._held:
+                    self._thread = None
+                    return
+            self.beat()
+        with self._lock:
+            self._thread = None
+
+    def stop(self) -> None:
+        """Stop beating (the jobs still held will look stopped once the stale limit passes)."""
+        self._stop.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A job this run marked running; ``started_at`` tells this claim from a later retry's."""
+
+    job: t.Job
+    started_at: dt.datetime
+
+    def mine(self) -> ColumnElement[bool]:
+        return and_(
+            t.Job.id == self.job.id, t.Job.status == RUNNING, t.Job.started_at == self.started_at
+        )
+
+
+def _claim(context: JobContext, job_id: int) -> _Claim | None:
     """Mark the job running, unless it is gone or another worker has it already."""
+    now = t.utcnow()
     with context.sessions() as session:
         claimed = session.execute(
             update(t.Job)
             .where(t.Job.id == job_id, t.Job.status == QUEUED)
-            .values(status=RUNNING, started_at=t.utcnow(), message="Starting")
+            .values(status=RUNNING, started_at=now, heartbeat_at=now, message="Starting")
         ).rowcount
         session.commit()
-        return session.get(t.Job, job_id) if claimed == 1 else None
+        job = session.get(t.Job, job_id) if claimed == 1 else None
+        return _Claim(job, now) if job is not None else None
 
 
-def _fail(context: JobContext, job_id: int, message: str, problems: list[str]) -> None:
+def _fail(context: JobContext, claim: _Claim, message: str, problems: list[str]) -> None:
     with context.sessions() as session:
         session.execute(
             update(t.Job)
-            .where(t.Job.id == job_id)
+            .where(claim.mine())
             .values(
                 status=FAILED,
                 message=message[:500],
@@ -255,11 +384,20 @@ def _fail(context: JobContext, job_id: int, message: str, problems: list[str]) -
         session.commit()
 
 
-def run(job_id: int, context: JobContext) -> str:
-    """Run one job to its end and return its final status; the work is one transaction."""
-    job = _claim(context, job_id)
-    if job is None:
+def run(job_id: int, context: JobContext, heartbeat: Heartbeat | None = None) -> str:
+    """Run one job to its end and return its final status; the work is one transaction.
+
+    ``heartbeat`` is the runner's (which holds the job already); without one the run beats for
+    itself while it works. If the job was declared stopped meanwhile (its heartbeat lapsed and
+    someone marked it failed), the work is rolled back rather than stored under a failed row.
+    """
+    claim = _claim(context, job_id)
+    if claim is None:
         return "skipped"
+    own_heartbeat = heartbeat is None
+    beating = Heartbeat(context.sessions) if heartbeat is None else heartbeat
+    beating.hold(job_id)
+    job = claim.job
     session = context.sessions()
     try:
         function = _function(job.kind)
@@ -273,9 +411,9 @@ def run(job_id: int, context: JobContext) -> str:
             context=context,
         )
         result = function(work)
-        session.execute(
+        finished = session.execute(
             update(t.Job)
-            .where(t.Job.id == job_id)
+            .where(claim.mine())
             .values(
                 status=DONE,
                 progress=1.0,
@@ -284,45 +422,56 @@ def run(job_id: int, context: JobContext) -> str:
                 payload=None,
                 finished_at=t.utcnow(),
             )
-        )
+        ).rowcount
+        if finished != 1:
+            session.rollback()
+            log.warning("job %s was marked stopped while it ran; its work was not stored", job_id)
+            return FAILED
         session.commit()
         return DONE
     except JobFailed as exc:
         session.rollback()
-        _fail(context, job_id, exc.message, exc.problems)
+        _fail(context, claim, exc.message, exc.problems)
     except Exception as exc:
         session.rollback()
         log.exception("job %s (%s) failed", job_id, job.kind)
         _fail(
             context,
-            job_id,
+            claim,
             f"The job stopped on an unexpected error ({type(exc).__name__}). Nothing was "
             "stored; please try again, and tell your administrator if it happens again.",
             [],
         )
     finally:
         session.close()
+        beating.release(job_id)
+        if own_heartbeat:
+            beating.stop()
     return FAILED
 
 
 class ThreadRunner:
     """Runs jobs on a few threads of this process (the default, and the fallback without
-    Redis). Jobs queued when the process stops are lost with it; their rows stay ``queued``
-    or ``running`` and the page says how long they have waited."""
+    Redis). Jobs queued or running here keep a heartbeat; when the process stops they lose it,
+    and once the stale limit passes they are marked failed (:mod:`workflow.services.stale_jobs`)
+    with the file kept, so their user can try again."""
 
     def __init__(self, context: JobContext, workers: int = 2) -> None:
         self.context = context
+        self.heartbeat = Heartbeat(context.sessions)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leanlane-job")
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
 
     def start(self, job_id: int) -> None:
-        future = self._pool.submit(run, job_id, self.context)
+        self.heartbeat.hold(job_id)
+        future = self._pool.submit(run, job_id, self.context, self.heartbeat)
         with self._lock:
             self._futures.add(future)
-        future.add_done_callback(self._forget)
+        future.add_done_callback(lambda done: self._forget(done, job_id))
 
-    def _forget(self, future: Future) -> None:
+    def _forget(self, future: Future, job_id: int) -> None:
+        self.heartbeat.release(job_id)
         with self._lock:
             self._futures.discard(future)
 
@@ -335,6 +484,7 @@ class ThreadRunner:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+        self.heartbeat.stop()
 
 
 class RqRunner:
@@ -347,21 +497,25 @@ class RqRunner:
         queue: str = "leanlane",
         fallback: Runner | None = None,
         step_url_template: str = DEFAULT_STEP_URL,
+        task: str = "workflow.services.jobs.perform",
     ) -> None:
         from redis import Redis
         from rq import Queue
 
-        self.connection = Redis.from_url(redis_url)
+        self.connection = Redis.from_url(
+            redis_url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=5
+        )
         self.queue = Queue(queue, connection=self.connection)
         self.fallback = fallback
         self.step_url_template = step_url_template
+        self.task = task
 
     def start(self, job_id: int) -> None:
         from redis.exceptions import RedisError
 
         try:
             self.queue.enqueue(
-                "workflow.services.jobs.perform",
+                self.task,
                 job_id,
                 self.step_url_template,
                 job_timeout=RQ_TIMEOUT_SECONDS,
@@ -377,9 +531,14 @@ class RqRunner:
 
 
 def make_runner(
-    context: JobContext, redis_url: str | None, *, queue: str = "leanlane"
+    context: JobContext,
+    redis_url: str | None,
+    *,
+    queue: str = "leanlane",
+    task: str = "workflow.services.jobs.perform",
 ) -> ThreadRunner | RqRunner:
-    """RQ when ``redis_url`` is set and rq is installed, else the in-process runner."""
+    """RQ when ``redis_url`` is set and rq is installed, else the in-process runner; ``task``
+    is the function an RQ worker calls with the job's id."""
     threads = ThreadRunner(context)
     if not redis_url:
         return threads
@@ -392,7 +551,11 @@ def make_runner(
         )
         return threads
     return RqRunner(
-        redis_url, queue=queue, fallback=threads, step_url_template=context.step_url_template
+        redis_url,
+        queue=queue,
+        fallback=threads,
+        step_url_template=context.step_url_template,
+        task=task,
     )
 
 
@@ -423,12 +586,16 @@ def _environment_context() -> JobContext:
     )
 
 
-def perform(job_id: int, step_url_template: str = DEFAULT_STEP_URL) -> str:
-    """Run a queued job inside an RQ worker."""
+def perform(
+    job_id: int,
+    step_url_template: str = DEFAULT_STEP_URL,
+    make_context: Callable[[], JobContext] = _environment_context,
+) -> str:
+    """Run a queued job inside an RQ worker; the context is made once per worker process."""
     global _worker_context
     with _worker_lock:
         if _worker_context is None:
-            _worker_context = _environment_context()
+            _worker_context = make_context()
         context = _worker_context
     if context.step_url_template != step_url_template:
         context = JobContext(context.sessions, context.renderer, step_url_template)
