@@ -19,7 +19,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from web.analyses import analyses, review_freshness, simulation_runs
+from web.analyses import analyses, page_parts, review_freshness, simulation_runs
 from web.database import db
 from web.rendering import renderer, step_url
 from web.review import bp
@@ -106,7 +106,12 @@ def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | 
         show=request.args.get("flags", "open"),
         page=request.args.get("page", 1, type=int) or 1,
     )
-    heatmap = heatmap_svg(row.id, board.process, board.result) if board.measured else None
+    heatmap = None
+    if board.measured:
+        heatmap = page_parts().get(
+            ("heatmap", row.id, board.version.number, board.analysis_tag),
+            lambda: heatmap_svg(row.id, board.process, board.result),
+        )
     everything = request.args.get("hotspots") == "all"
     return (
         render_template(

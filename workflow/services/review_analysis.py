@@ -10,6 +10,7 @@ customer feedback would otherwise make every dashboard view measure the organisa
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
@@ -68,6 +69,8 @@ class OrgAnalysis:
     measured_at: float = field(default_factory=time.time)
     #: False when signals (flags, votes, answers) arrived after it was measured.
     up_to_date: bool = True
+    #: Names this measurement, so what is drawn from it can be cached under its name.
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def age(self) -> float:
         """Seconds since it was measured."""

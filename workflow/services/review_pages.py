@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from workflow import model as engine
@@ -203,11 +203,16 @@ def _related_steps(session: Session, row: t.Process) -> list[tuple[int, str]]:
 
 
 def _related_condition(session: Session, row: t.Process):
-    linked = [
-        and_(t.Flag.process_id == process_id, t.Flag.step_id == step_id)
-        for process_id, step_id in _related_steps(session, row)
-    ]
-    return and_(t.Flag.org_id == row.org_id, or_(t.Flag.process_id == row.id, *linked))
+    """Flags on ``row`` or on a linked step, as one statement shape whatever the number of
+    links (a row-value IN list), so the database driver and SQLAlchemy reuse its plan."""
+    linked = _related_steps(session, row)
+    mine = t.Flag.process_id == row.id
+    if not linked:
+        return and_(t.Flag.org_id == row.org_id, mine)
+    return and_(
+        t.Flag.org_id == row.org_id,
+        or_(mine, tuple_(t.Flag.process_id, t.Flag.step_id).in_(linked)),
+    )
 
 
 def _author_word(flag: t.Flag, author: t.User | None, viewer: t.User) -> str:
@@ -226,11 +231,13 @@ def flag_page(
     """Flags on the process and on steps linked to its steps, newest first, one page."""
     show = show if show in FLAG_FILTERS else "open"
     condition = _related_condition(session, row)
+    by_status = dict(
+        session.execute(
+            select(t.Flag.status, func.count(t.Flag.id)).where(condition).group_by(t.Flag.status)
+        ).all()
+    )
     counts = {
-        name: session.scalar(
-            select(func.count(t.Flag.id)).where(condition, t.Flag.status.in_(statuses))
-        )
-        or 0
+        name: sum(by_status.get(status, 0) for status in statuses)
         for name, statuses in FLAG_FILTERS.items()
     }
     total = counts[show]
@@ -378,6 +385,8 @@ class Dashboard:
     earlier: list[t.ProposalReview] = field(default_factory=list)
     #: Seconds since the figures were measured, when signals arrived after that.
     behind_by: float | None = None
+    #: Names the analysis the figures come from, for caching what is drawn from them.
+    analysis_tag: str = ""
 
     @property
     def measured(self) -> bool:
@@ -425,6 +434,7 @@ def dashboard(
     measured = org_analysis(
         session, org, cache, simulation_runs=simulation_runs, freshness=freshness
     )
+    board.analysis_tag = measured.tag
     if not measured.up_to_date:
         board.behind_by = measured.age()
     result = measured.process(row.id)
