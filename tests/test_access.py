@@ -55,6 +55,7 @@ ACCESS = {
     "admin.reactivate": ADMINS,
     "admin.resend": ADMINS,
     "admin.organisation": ADMINS,
+    "admin.export": ADMINS,
     "imports.upload": OWNERS,
     "imports.options": OWNERS,
     "imports.cancel": OWNERS,

@@ -1,5 +1,6 @@
 """The web app's commands beside the engine's: ``run``, ``migrate``, ``set-password``,
-``add-organisation``, ``send-outbox`` and ``jobs``.
+``add-organisation``, ``send-outbox``, ``jobs``, and ``export-organisation`` and
+``import-organisation`` (:mod:`web.org_archive_cli`).
 
 ``run`` creates or upgrades the database, loads the demo organisation on the very first run
 (printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
+from web import org_archive_cli
 from workflow.adapters import tables as t
 from workflow.adapters.database import transaction, upgrade
 from workflow.cli import UserError, build_parser, dispatch, run_reporting_errors
@@ -76,6 +78,7 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         "LEANLANE_JOB_STALE_AFTER seconds, 120 by default) and drop the files kept for retrying "
         "them after a day; for cron",
     )
+    org_archive_cli.add_commands(commands)
 
 
 MAX_JOBS_LISTED = 1000
@@ -319,6 +322,8 @@ def _one_off(app, args: argparse.Namespace) -> int:
         return _send_outbox(app)
     if args.command == "jobs":
         return _jobs(app, args)
+    if args.command in org_archive_cli.COMMANDS:
+        return org_archive_cli.run(app, args)
     return _add_organisation(app, args)
 
 
@@ -337,7 +342,15 @@ def _web_command(args: argparse.Namespace) -> int:
     return 0
 
 
-WEB_COMMANDS = ("run", "migrate", "set-password", "send-outbox", "add-organisation", "jobs")
+WEB_COMMANDS = (
+    "run",
+    "migrate",
+    "set-password",
+    "send-outbox",
+    "add-organisation",
+    "jobs",
+    *org_archive_cli.COMMANDS,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

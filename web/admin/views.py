@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from web.admin.forms import ROLE_HINT, InviteForm, OrganisationForm, RoleForm
-from web.database import db
+from web.database import db, session_factory
 from web.security import current_user, org_user_or_404, roles_required
-from workflow.services import accounts, admin
+from workflow.adapters.tables import utcnow
+from workflow.services import accounts, admin, org_archive
 from workflow.services.errors import InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -149,3 +150,21 @@ def organisation():
             return redirect(url_for("admin.organisation"))
     status = 422 if form.errors else 200
     return render_template("admin/organisation.html", form=form), status
+
+
+@bp.get("/organisation/export")
+@roles_required("admin")
+def export():
+    """The organisation's archive (users with password hashes included): admins only, never
+    cached, downloaded rather than shown."""
+    organisation = current_user().organisation
+    _name, data = org_archive.export_snapshot(session_factory(), organisation.id)
+    filename = f"{organisation.slug}-{utcnow():%Y%m%d-%H%M}.leanlane.zip"
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
