@@ -137,10 +137,9 @@ def normalised(data: bytes) -> dict[str, list[dict[str, Any]]]:
                 if record[column] is not None:
                     record[column] = places[target][record[column]]
             for (name, column), reference in org_tables.TEXT_REFERENCES.items():
-                if name == item.name:
-                    record[column] = _rewrite_text(
-                        record[column], reference, places[reference.table]
-                    )
+                target = reference.target(record) if name == item.name else None
+                if target is not None:
+                    record[column] = _rewrite_text(record[column], reference, places[target])
             if item.name == org_tables.ROOT:
                 record.pop("name"), record.pop("slug")
             rows.append(record)

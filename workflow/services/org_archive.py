@@ -290,6 +290,8 @@ def _rewrite_text(value: Any, reference: org_tables.TextReference, ids: dict[int
     """``value`` with the ids written inside it replaced by the rows' new ids."""
     if value is None:
         return None
+    if reference.pattern == "{id}":
+        return str(ids.get(int(value), value)) if value.isdecimal() else value
     if reference.pattern:
         before, after = reference.pattern.split("{id}")
         pattern = re.compile(re.escape(before) + r"(\d+)" + re.escape(after))
@@ -335,8 +337,9 @@ def _insert_rows(
             else:
                 record[column] = new_ids[target][old]
         for (name, column), reference in TEXT_REFERENCES.items():
-            if name == item.name and column in record:
-                record[column] = _rewrite_text(record[column], reference, new_ids[reference.table])
+            target = reference.target(record) if name == item.name else None
+            if target is not None and column in record:
+                record[column] = _rewrite_text(record[column], reference, new_ids.get(target, {}))
         values.append(record)
     mapping: dict[int, int] = {}
     statement = insert(item.table).returning(item.table.c.id, sort_by_parameter_order=True)
@@ -347,12 +350,24 @@ def _insert_rows(
     return mapping, later
 
 
+def _free_slug(session: Session, name: str) -> str:
+    base = accounts.slugify(name)
+    slug, n = base, 1
+    while session.scalar(select(t.Organisation.id).where(t.Organisation.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
 def _create_organisation(session: Session, table: ArchiveTable, name: str) -> t.Organisation:
+    """The archived organisation under its new name and a slug free here (its history, audit
+    trail included, comes from the archive: the import adds nothing of its own)."""
     record = dict(zip(table.columns, table.rows[0], strict=True))
-    org = accounts.create_organisation(session, name or record["name"])
-    for column, value in record.items():
-        if column not in ("id", "name", "slug"):
-            setattr(org, column, value)
+    record.pop("id")
+    record["name"] = name or record["name"]
+    record["slug"] = _free_slug(session, record["name"])
+    org = t.Organisation(**record)
+    session.add(org)
     session.flush()
     return org
 
