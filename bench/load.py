@@ -13,8 +13,9 @@ read):
 - staff: the demo staff member (logged in through the form) opening every process page and
   every step page of the organisation in turn;
 - reviewer: the demo reviewer opening the review dashboard ``/review/<id>`` of every process
-  in turn (the analysis is kept in memory once measured, until a signal changes it, and the
-  customer feedback of the run changes it);
+  in turn (each worker measures the organisation once, during the warm-up, and measures it
+  again when the run's customer feedback has made its figures older than
+  ``REVIEW_ANALYSIS_MAX_AGE`` seconds, 30 by default);
 - customers: anonymous visitors fetching a public journey form for its CSRF token, then posting
   feedback (a step, a kind of trouble, a CES answer and a text that names the submission). The
   feedback rate limit (5 a minute per client in production) is raised for the run through
@@ -80,7 +81,9 @@ WORKERS = 4
 CLIENTS = {"staff": 8, "reviewer": 4, "feedback": 4}
 SECONDS = 15.0
 QUICK_SECONDS = 8.0
-WARM_UP = 1.0
+#: Load before measuring: long enough for every worker to measure the organisation once (about
+#: half a second of CPU each), so the figures are the steady state a running server sees.
+WARM_UP = 3.0
 #: Time each customer connection has to fetch its form before the load starts.
 FORM_FETCH = 0.5
 #: Everything (seeding, server start, load, checks, clean-up) must end within this.
@@ -404,11 +407,12 @@ class Report:
             "",
             f"Measured {self.when} with `python bench/load.py` ({self.elapsed:.0f} s in all). "
             f"{self.method()}. Staff open process and step pages, reviewers open review "
-            "dashboards (the analysis is kept in memory until a signal changes it, and the "
-            "run's own feedback changes it), customers post feedback with the form's CSRF "
-            "token. Latency is what the client sees, waiting for a free worker included; the "
-            "clients share the machine's CPUs with the server. Every accepted feedback is then "
-            "looked up in the database by its text.",
+            "dashboards (each worker measures the organisation during the warm-up and again "
+            "once the run's own feedback has left its figures more than "
+            "`REVIEW_ANALYSIS_MAX_AGE` seconds behind, 30 by default), customers post feedback "
+            "with the form's CSRF token. Latency is what the client sees, waiting for a free "
+            "worker included; the clients share the machine's CPUs with the server. Every "
+            "accepted feedback is then looked up in the database by its text.",
             "",
             *(f"- {key}: {value}" for key, value in self.machine.items()),
             "",
