@@ -56,6 +56,8 @@ ACCESS = {
     "admin.resend": ADMINS,
     "admin.organisation": ADMINS,
     "admin.export": ADMINS,
+    "admin.activity": ADMINS,
+    "admin.activity_csv": ADMINS,
     "imports.upload": OWNERS,
     "imports.options": OWNERS,
     "imports.cancel": OWNERS,
@@ -113,7 +115,7 @@ class World:
             flag = signals.flag_step(
                 session, users["staff"], claims, task, category="waiting", severity=3, text="slow"
             )
-            members.add_member(session, claims, users["staff"])
+            members.add_member(session, claims, users["staff"], actor_id=None)
             journey_process = repo.parse_document(
                 repo.current_version(session, journey).document
             ).process

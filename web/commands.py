@@ -139,7 +139,7 @@ def _set_password(app, email: str, from_stdin: bool) -> int:
         if user is None:
             raise UserError(f"no user has the e-mail address {email!r}")
         try:
-            set_password(session, user, password)
+            set_password(session, user, password, actor_id=None)
         except InvalidInput as exc:
             raise UserError(str(exc)) from None
     print(f"Password of {email} changed; their other sessions were logged out.")

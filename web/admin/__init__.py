@@ -1,5 +1,6 @@
-"""Admin pages: the organisation's users, invitations, roles and settings."""
+"""Admin pages: the organisation's users, invitations, roles, settings and activity."""
 
+from web.admin import activity as _activity  # noqa: F401  (registers the activity pages)
 from web.admin.views import bp
 
 __all__ = ["bp"]

@@ -215,7 +215,7 @@ def process_delete(process_id: int):
     row = process_or_404(process_id)
     if request.headers.get("If-Match") is not None:
         _base_version(row, None)
-    processes.delete_process(db(), row)
+    processes.delete_process(db(), row, actor_id=api_user().id)
     db().commit()
     return current_app.response_class(status=204)
 

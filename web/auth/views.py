@@ -54,7 +54,7 @@ def account():
         if not accounts.verify_password(user.password_hash, form.current.data or ""):
             form.current.errors.append("This is not your current password.")
         else:
-            accounts.set_password(db(), user, form.password.data or "")
+            accounts.set_password(db(), user, form.password.data or "", actor_id=user.id)
             db().commit()
             log_in(user)
             flash("Your password is changed. Other sessions were logged out.", "success")

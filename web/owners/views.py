@@ -287,7 +287,7 @@ def links(process_id: int, step_id: str):
         for value in form.served.data or []:
             other_id, served_step = value.split(":", 1)
             served.append((rows[other_id], served_step))
-        processes.set_links(session, row, step_id, served)
+        processes.set_links(session, row, step_id, served, actor_id=current_user().id)
         session.commit()
         step_name = process.step(step_id).name
         flash(f"Saved the {len(served)} step(s) that serve “{step_name}”.", "success")
@@ -310,7 +310,7 @@ def add_member(process_id: int):
     if form.validate_on_submit():
         person = org_user_or_404(int(form.user.data))
         try:
-            members.add_member(db(), row, person)
+            members.add_member(db(), row, person, actor_id=current_user().id)
         except InvalidInput as exc:
             refuse(form, exc)
         else:
@@ -325,7 +325,7 @@ def add_member(process_id: int):
 def remove_member(process_id: int, user_id: int):
     row = process_or_404(process_id)
     person = org_user_or_404(user_id)
-    members.remove_member(db(), row, person)
+    members.remove_member(db(), row, person, actor_id=current_user().id)
     db().commit()
     flash(f"{person.name} no longer works in {row.name}.", "success")
     return redirect(_editor_url(row) + "#members")
@@ -339,7 +339,7 @@ def delete(process_id: int):
     form = DeleteProcessForm()
     if form.validate_on_submit():
         name = row.name
-        processes.delete_process(db(), row)
+        processes.delete_process(db(), row, actor_id=current_user().id)
         db().commit()
         flash(f"Deleted {name} with its history and signals.", "success")
         return redirect(url_for("home.processes"))

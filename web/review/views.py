@@ -473,7 +473,10 @@ def outbox_send() -> Response:
             "warning",
         )
         return redirect(url_for("review.outbox_list"))
-    report = outbox.send_queued(db(), outbox.smtp_sender(settings), org_id=current_user().org_id)
+    user = current_user()
+    report = outbox.send_queued(
+        db(), outbox.smtp_sender(settings), org_id=user.org_id, actor_id=user.id
+    )
     db().commit()
     if report.failed:
         flash(

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "CesAnswer",
     "Comment",
     "Flag",
@@ -385,3 +386,37 @@ class Job(Base):
     #: When the runner last said the job is still working; a running job whose heartbeat is
     #: older than the stale limit lost its worker (see ``workflow.services.jobs``).
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
+class AuditEvent(Base):
+    """Who changed what in an organisation, written in the transaction of the change.
+
+    The actor's name and e-mail are copied so the record still reads well after the user is
+    deleted; ``process_id`` goes empty when the process is deleted, while the summary keeps
+    its name. ``details`` is JSON of what changed (version numbers, old and new values), never
+    a password, a token or a hash.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_org_created", "org_id", "created_at", "id"),
+        Index("ix_audit_events_process_created", "process_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    actor_email: Mapped[str] = mapped_column(String(254), default="")
+    #: A stable code such as ``process.version_saved`` (:data:`workflow.services.audit.ACTIONS`).
+    action: Mapped[str] = mapped_column(String(60))
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(300), default="")
+    process_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processes.id", ondelete="SET NULL"), default=None
+    )
+    summary: Mapped[str] = mapped_column(String(500))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
+from workflow.services import audit
 from workflow.services.errors import InvalidInput, NotFound
 
 __all__ = [
@@ -129,6 +130,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=None,
+        action="user.created",
+        summary=f"Created {user.name} ({user.email}) as {ROLE_WORDS[role]}",
+        details={"role": role},
+    )
     return user
 
 
@@ -146,11 +155,26 @@ def authenticate(session: Session, email: str, password: str) -> t.User | None:
     return user
 
 
-def set_password(session: Session, user: t.User, password: str) -> None:
-    """Change a password; every session of the user ends."""
+def set_password(
+    session: Session, user: t.User, password: str, *, actor_id: int | None = None
+) -> None:
+    """Change a password; every session of the user ends.
+
+    ``actor_id`` is the user themself on their account page, None from the command line.
+    """
     _check_password(password)
     user.password_hash = hash_password(password)
     end_sessions(user)
+    by_self = actor_id == user.id
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=actor_id,
+        action="user.password_changed",
+        summary=f"{user.name} changed their password"
+        if by_self
+        else f"Set a new password for {user.name}",
+    )
 
 
 def end_sessions(user: t.User) -> None:
@@ -201,6 +225,14 @@ def _invite(
     )
     session.add(user)
     session.flush()
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=invited_by,
+        action="user.invited",
+        summary=f"Invited {user.name} ({user.email}) as {ROLE_WORDS[role]}",
+        details={"role": role},
+    )
     return user, token
 
 
@@ -221,6 +253,13 @@ def accept_invite(session: Session, token: str, password: str) -> t.User:
     user.password_hash = hash_password(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=user.id,
+        action="user.invitation_accepted",
+        summary=f"{user.name} accepted the invitation and set a password",
+    )
     return user
 
 
@@ -231,7 +270,25 @@ def set_role(session: Session, admin: t.User, user: t.User, role: str, active: b
         raise NotFound("No such user.")
     if user.id == admin.id and (role != "admin" or not active):
         raise InvalidInput("You cannot remove your own admin access.", "role")
-    if user.role != role or user.active != active:
-        user.role = role
-        user.active = active
-        end_sessions(user)
+    if user.role == role and user.active == active:
+        return
+    details: dict[str, object] = {}
+    if user.role != role:
+        details.update(old_role=user.role, new_role=role)
+    if user.active != active:
+        action = "user.reactivated" if active else "user.deactivated"
+        summary = f"{'Reactivated' if active else 'Deactivated'} {user.name}"
+    else:
+        action = "user.role_changed"
+        summary = f"Changed {user.name}'s role from {ROLE_WORDS[user.role]} to {ROLE_WORDS[role]}"
+    user.role = role
+    user.active = active
+    end_sessions(user)
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=admin.id,
+        action=action,
+        summary=summary,
+        details=details,
+    )

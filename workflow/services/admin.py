@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
-from workflow.services import accounts
+from workflow.services import accounts, audit
 from workflow.services.errors import InvalidInput, NotFound
 from workflow.services.paging import PageLinks, window
 
@@ -76,6 +76,13 @@ def reissue_invite(session: Session, admin: t.User, user: t.User) -> str:
     user.invite_expires_at = t.utcnow() + dt.timedelta(days=accounts.INVITE_DAYS)
     user.invited_by_id = admin.id
     session.flush()
+    audit.record_about_user(
+        session,
+        user,
+        actor_id=admin.id,
+        action="user.invitation_renewed",
+        summary=f"Made a new invitation link for {user.name}; the old one stopped working",
+    )
     return token
 
 
@@ -91,7 +98,31 @@ def update_organisation(
         raise InvalidInput("Give the organisation a name.", "name")
     if len(name) > 200:
         raise InvalidInput("Use at most 200 characters for the name.", "name")
+    changed = [
+        field
+        for field, old, new in (
+            ("name", organisation.name, name),
+            ("pulse_enabled", organisation.pulse_enabled, bool(pulse_enabled)),
+        )
+        if old != new
+    ]
+    details: dict[str, object] = {"changed": changed}
+    if "name" in changed:
+        details.update(old_name=organisation.name, new_name=name)
+    if "pulse_enabled" in changed:
+        details["pulse_enabled"] = bool(pulse_enabled)
     organisation.name = name
     organisation.pulse_enabled = bool(pulse_enabled)
     session.flush()
+    pulse = "on" if organisation.pulse_enabled else "off"
+    audit.record(
+        session,
+        org_id=organisation.id,
+        actor_id=admin.id,
+        action="organisation.updated",
+        subject_kind="organisation",
+        subject_id=organisation.id,
+        summary=f"Saved the organisation settings (name {organisation.name}, staff pulse {pulse})",
+        details=details,
+    )
     return organisation

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
+from workflow.services import audit
 from workflow.services.errors import InvalidInput, NotFound
 
 __all__ = [
@@ -109,6 +110,16 @@ def create_token(
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session,
+        org_id=user.org_id,
+        actor_id=user.id,
+        action="api_token.created",
+        subject_kind="api_token",
+        subject_id=row.id,
+        summary=f"Created the API token “{row.name}”",
+        details={"name": row.name, "expires_at": expires_at},
+    )
     return row, plain
 
 
@@ -124,6 +135,16 @@ def revoke_token(
     if row.revoked_at is None:
         row.revoked_at = now or t.utcnow()
         session.flush()
+        audit.record(
+            session,
+            org_id=user.org_id,
+            actor_id=user.id,
+            action="api_token.revoked",
+            subject_kind="api_token",
+            subject_id=row.id,
+            summary=f"Revoked the API token “{row.name}”",
+            details={"name": row.name},
+        )
     return row
 
 

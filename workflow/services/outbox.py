@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
+from workflow.services import audit
 from workflow.services.paging import PageLinks, window
 
 __all__ = [
@@ -125,11 +126,18 @@ class SendReport:
 
 
 def send_queued(
-    session: Session, sender: Sender, *, org_id: int | None = None, batch: int = BATCH
+    session: Session,
+    sender: Sender,
+    *,
+    org_id: int | None = None,
+    batch: int = BATCH,
+    actor_id: int | None = None,
 ) -> SendReport:
     """Send waiting messages (of one organisation, or all), oldest first.
 
-    A message that fails keeps waiting with its error recorded; the others still go out.
+    A message that fails keeps waiting with its error recorded; the others still go out. A
+    person sending one organisation's messages is recorded in its audit trail (how many went,
+    never to whom).
     """
     query = (
         select(t.OutboxMessage)
@@ -154,6 +162,16 @@ def send_queued(
             row.sent_at = t.utcnow()
             row.last_error = ""
     session.flush()
+    if org_id is not None and (sent or failed):
+        audit.record(
+            session,
+            org_id=org_id,
+            actor_id=actor_id,
+            action="outbox.sent",
+            subject_kind="outbox",
+            summary=f"Sent {sent} queued e-mail(s)" + (f", {failed} failed" if failed else ""),
+            details={"sent": sent, "failed": failed},
+        )
     return SendReport(sent, failed, tuple(errors))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from sqlalchemy import delete, select, update
@@ -20,6 +20,7 @@ from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.errors import ModelError
 from workflow.render import Renderer, RenderError, process_map
+from workflow.services import audit
 from workflow.services.errors import InvalidInput as InvalidInputError
 from workflow.services.errors import VersionConflict
 from workflow.validate import ID_PATTERN, check_process
@@ -123,6 +124,7 @@ def create_process(
         base_version=0,
         renderer=renderer,
         step_url=step_url,
+        audit_action="process.created",
     )
     return row
 
@@ -137,11 +139,15 @@ def save_version(
     base_version: int,
     renderer: Renderer | None = None,
     step_url: StepUrl = _no_link,
+    audit_action: str = "process.version_saved",
+    audit_details: Mapping[str, object] | None = None,
 ) -> t.ProcessVersion:
     """Store ``process`` as the next version of ``row``.
 
     Raises :class:`VersionConflict` when ``base_version`` is not the current version. The
-    process id inside the document always stays the row's key.
+    process id inside the document always stays the row's key. The audit trail records the
+    save as ``audit_action`` (a creation, a restore and an applied proposal are saves too),
+    with ``audit_details`` added to the version numbers.
     """
     if base_version != row.current_version:
         raise VersionConflict(base_version, row.current_version)
@@ -168,6 +174,17 @@ def save_version(
     if process.perspective is Perspective.CUSTOMER_JOURNEY and not row.public_token:
         row.public_token = secrets.token_urlsafe(16)
     session.flush()
+    audit.record(
+        session,
+        org_id=row.org_id,
+        actor_id=author_id,
+        action=audit_action,
+        subject_kind="process",
+        subject_id=row.id,
+        process_id=row.id,
+        summary=f"{row.name}, version {number}: {saved.summary}",
+        details={"version": number, "base_version": base_version, **(audit_details or {})},
+    )
     return saved
 
 
@@ -195,6 +212,8 @@ def restore_version(
         base_version=base_version,
         renderer=renderer,
         step_url=step_url,
+        audit_action="process.version_restored",
+        audit_details={"restored": number},
     )
 
 
@@ -228,8 +247,21 @@ def rename_step_references(session: Session, row: t.Process, old_id: str, new_id
     row.signals_revision += 1
 
 
-def delete_process(session: Session, row: t.Process) -> None:
-    """Remove the process with its versions, links and signals (the caller has confirmed)."""
+def delete_process(session: Session, row: t.Process, *, actor_id: int | None) -> None:
+    """Remove the process with its versions, links and signals (the caller has confirmed).
+
+    Its audit events stay; they lose their process id, and the deletion's event names it.
+    """
+    audit.record(
+        session,
+        org_id=row.org_id,
+        actor_id=actor_id,
+        action="process.deleted",
+        subject_kind="process",
+        subject_id=row.id,
+        summary=f"Deleted {row.name} ({row.key}) at version {row.current_version}",
+        details={"key": row.key, "name": row.name, "version": row.current_version},
+    )
     session.execute(delete(t.StepLink).where(t.StepLink.journey_id == row.id))
     session.execute(delete(t.StepLink).where(t.StepLink.process_id == row.id))
     session.delete(row)
@@ -237,7 +269,12 @@ def delete_process(session: Session, row: t.Process) -> None:
 
 
 def set_links(
-    session: Session, journey: t.Process, journey_step: str, served: list[tuple[t.Process, str]]
+    session: Session,
+    journey: t.Process,
+    journey_step: str,
+    served: list[tuple[t.Process, str]],
+    *,
+    actor_id: int | None,
 ) -> None:
     """Replace the employee steps that serve one journey step."""
     session.execute(
@@ -256,6 +293,18 @@ def set_links(
             )
         )
     session.flush()
+    chosen = [f"{process.key}:{step}" for process, step in dict.fromkeys(served)]
+    audit.record(
+        session,
+        org_id=journey.org_id,
+        actor_id=actor_id,
+        action="process.links_saved",
+        subject_kind="step",
+        subject_id=journey_step,
+        process_id=journey.id,
+        summary=f"{journey.name}: step {journey_step} is served by {len(chosen)} step(s)",
+        details={"step": journey_step, "served": chosen},
+    )
 
 
 def _given_at(day: dt.date | None) -> dt.datetime:

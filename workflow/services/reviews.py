@@ -33,6 +33,7 @@ from workflow.adapters import tables as t
 from workflow.errors import ModelError
 from workflow.proposals import Proposal, ProposalConflict, apply_proposals
 from workflow.render import Renderer
+from workflow.services import audit
 from workflow.services.analysis_cache import AnalysisCache
 from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from workflow.services.outbox import queue_message
@@ -202,6 +203,18 @@ def set_flag_status(
         )
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.", "reason")
+    _record(
+        session,
+        actor,
+        flag,
+        "flag.status_set",
+        f"Set the flag on {flag.step_name or flag.step_id} to {STATUS_WORDS[status]}",
+        {
+            "old_status": flag.status,
+            "new_status": status,
+            "reason_changed": reason != flag.status_reason,
+        },
+    )
     if flag.status == status and flag.status_reason == reason:
         # Nothing the flagger reads changes, but the reviewer has now decided this status.
         flag.status_before_review = None
@@ -211,6 +224,29 @@ def set_flag_status(
     _bump(session, [flag.process_id])
     session.flush()
     return queued
+
+
+def _record(
+    session: Session,
+    actor: t.User,
+    subject: t.Flag | t.ProposalReview,
+    action: str,
+    summary: str,
+    details: dict[str, object],
+) -> None:
+    """Record a decision on a flag or a proposal in the audit trail."""
+    is_flag = isinstance(subject, t.Flag)
+    audit.record(
+        session,
+        org_id=subject.org_id,
+        actor_id=actor.id,
+        action=action,
+        subject_kind="flag" if is_flag else "proposal",
+        subject_id=subject.id if is_flag else subject.proposal_key,
+        process_id=subject.process_id,
+        summary=summary,
+        details=details if is_flag else {"version": subject.version_number, **details},
+    )
 
 
 def _accepted_reason(review: t.ProposalReview) -> str:
@@ -252,6 +288,25 @@ def link_flag(
             "proposal",
         )
     leaving = previous is not None and (review is None or review.id != previous.id)
+    step = flag.step_name or flag.step_id
+    if review is not None:
+        _record(
+            session,
+            actor,
+            flag,
+            "flag.linked",
+            f"Linked the flag on {step} to the proposal “{review.title}”",
+            {"proposal": review.proposal_key, "version": review.version_number},
+        )
+    elif previous is not None:
+        _record(
+            session,
+            actor,
+            flag,
+            "flag.unlinked",
+            f"Unlinked the flag on {step} from the proposal “{previous.title}”",
+            {"proposal": previous.proposal_key, "version": previous.version_number},
+        )
     if leaving and _undo_acceptance(flag):
         _bump(session, [flag.process_id])
     flag.review_id = review.id if review is not None else None
@@ -364,6 +419,14 @@ def add_comment(
     comment = t.Comment(review_id=review.id, author_id=actor.id, text=text)
     session.add(comment)
     session.flush()
+    _record(
+        session,
+        actor,
+        review,
+        "proposal.commented",
+        f"{row.name}: commented on “{review.title}”",
+        {"comment": comment.id},
+    )
     return comment
 
 
@@ -403,6 +466,14 @@ def decide(
         )
     if review.status == target:
         raise InvalidInput(f"This proposal is already {REVIEW_STATUS_WORDS[target]}.", "decision")
+    _record(
+        session,
+        actor,
+        review,
+        f"proposal.{target if target != 'open' else 'reopened'}",
+        f"{row.name}: {decision}ed “{review.title}”",
+        {"old_status": review.status, "new_status": target},
+    )
     linked = list(session.scalars(select(t.Flag).where(t.Flag.review_id == review.id)))
     moved: list[int] = []
     if review.status == "accepted":
@@ -574,6 +645,8 @@ def apply_accepted(
         + titles,
         base_version=version_number,
         renderer=renderer,
+        audit_action="proposal.applied",
+        audit_details={"proposals": [r.proposal_key for r in reviews]},
         **options,
     )
     _follow_merges(session, row, changed)
