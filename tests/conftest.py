@@ -99,6 +99,38 @@ def owner(make, client):
 
 
 @pytest.fixture
+def rate_limited(app, database_url, tmp_path):
+    """Builds an app with rate limits on, over the test database, from config overrides. The
+    limiter is shared by every app of the process and follows the one set up last, so these
+    are made after ``app``; its counts are emptied before and after."""
+    from web.extensions import limiter
+
+    made = []
+
+    def build(**overrides):
+        limited = create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": "test-secret",
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": True,
+                "RATELIMIT_STORAGE_URI": "memory://",
+                "RENDER_CACHE_DIR": str(tmp_path / "renders"),
+                **overrides,
+            }
+        )
+        limiter.reset()
+        made.append(limited)
+        return limited
+
+    yield build
+    limiter.reset()
+    for limited in made:
+        database.engine(limited).dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

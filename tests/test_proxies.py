@@ -8,27 +8,14 @@ import uuid
 import pytest
 from flask import request
 
-from web import create_app, database
-
 
 @pytest.fixture
-def make_app(database_url, tmp_path):
-    apps = []
-
+def make_app(rate_limited):
     def build(**config):
-        app = create_app(
-            {
-                "TESTING": True,
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-secret",
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": True,
-                "RATELIMIT_STORAGE_URI": "memory://",
-                "RATELIMIT_KEY_PREFIX": f"leanlane-test-{uuid.uuid4().hex}",
-                "LOGIN_RATE_LIMIT": "2 per minute",
-                "RENDER_CACHE_DIR": str(tmp_path / "renders"),
-                **config,
-            }
+        app = rate_limited(
+            RATELIMIT_KEY_PREFIX=f"leanlane-test-{uuid.uuid4().hex}",
+            LOGIN_RATE_LIMIT="2 per minute",
+            **config,
         )
 
         @app.route("/where-am-i")
@@ -39,12 +26,9 @@ def make_app(database_url, tmp_path):
                 "ip": request.remote_addr,
             }
 
-        apps.append(app)
         return app
 
-    yield build
-    for app in apps:
-        database.engine(app).dispose()
+    return build
 
 
 def login_from(client, address: str) -> int:

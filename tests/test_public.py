@@ -12,7 +12,6 @@ import segno
 from sqlalchemy import func, select
 
 from web import create_app, database
-from web.extensions import limiter
 from workflow.adapters import tables as t
 from workflow.services.feedback import submit_feedback
 
@@ -286,25 +285,8 @@ def test_an_oversized_form_is_refused_in_plain_words(client, claim):
 
 
 @pytest.fixture
-def limited_app(app, database_url, tmp_path):
-    """A second app with rate limits on, over the same database. The limiter is shared by
-    every app of the process and follows the one set up last, so this one is made after
-    ``app``."""
-    limited = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": True,
-            "FEEDBACK_RATE_LIMIT": "2 per hour",
-            "RENDER_CACHE_DIR": str(tmp_path / "renders"),
-        }
-    )
-    limiter.reset()
-    yield limited
-    limiter.reset()
-    database.engine(limited).dispose()
+def limited_app(rate_limited):
+    return rate_limited(FEEDBACK_RATE_LIMIT="2 per hour")
 
 
 def test_too_many_reports_from_one_client_get_a_friendly_429(limited_app, session, claim):

@@ -83,6 +83,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REDIS_URL=os.environ.get("REDIS_URL", ""),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        LOGIN_ACCOUNT_RATE_LIMIT="20 per hour;100 per day",
         FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
         RENDER_TIME_LIMIT=20,
         RENDER_LAYOUT="grid",

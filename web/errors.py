@@ -6,6 +6,7 @@ import contextlib
 import logging
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -120,6 +121,8 @@ def _csrf_error(error: CSRFError):
 def _http_error(error: HTTPException):
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
+    if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+        message = error.description or message
     if request.path.startswith("/api/"):
         from web.api.blueprint import json_error
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -15,12 +16,43 @@ from workflow.services.errors import InvalidInput, NotFound
 bp = Blueprint("auth", __name__)
 
 
+#: Shown when one address has had too many failed log-ins. It is the same for addresses that
+#: have no account, so it does not tell which addresses do.
+ACCOUNT_PAUSED = (
+    "There have been too many failed log-ins to this e-mail address, so log-ins to it are "
+    "paused for a while to protect the account. Try again later, or ask your organisation's "
+    "admin to send you a new invitation if you forgot your password."
+)
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account() -> str:
+    """Who a log-in tries to be: the address as typed, case-insensitive, hashed so the rate
+    limit store holds no addresses. Attempts from every client address count together."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _account_limit,
+    key_func=_login_account,
+    methods=["POST"],
+    deduct_when=_failed,
+    error_message=ACCOUNT_PAUSED,
+)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if current_user() is not None and request.method == "GET":
