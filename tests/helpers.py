@@ -43,3 +43,18 @@ def line(*tasks: Step, lane: str = "clerk") -> Process:
     steps = [step("start", StepKind.START, lane=lane), *tasks, step("end", StepKind.END, lane=lane)]
     ids = [s.id for s in steps]
     return process(steps, list(itertools.pairwise(ids)))
+
+
+def mutate(data: bytes, edits) -> bytes:
+    """``data`` with each (position, "delete" | "insert" | "replace", chunk) edit applied in
+    turn, positions past the end meaning the end; for fuzzing readers with near-valid files."""
+    changed = bytearray(data)
+    for position, how, chunk in edits:
+        at = min(position, len(changed))
+        if how == "delete":
+            del changed[at : at + len(chunk)]
+        elif how == "insert":
+            changed[at:at] = chunk
+        else:
+            changed[at : at + len(chunk)] = chunk
+    return bytes(changed)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import mutate
 from workflow.interchange.eventlog import EventLogError
 from workflow.interchange.eventlog_csv import read_csv_log
 
@@ -202,16 +203,7 @@ VALID = (
     )
 )
 def test_mutated_files_are_read_or_refused_with_a_clear_error(tmp_path, mutations):
-    data = bytearray(VALID)
-    for position, how, chunk in mutations:
-        at = min(position, len(data))
-        if how == "delete":
-            del data[at : at + len(chunk)]
-        elif how == "insert":
-            data[at:at] = chunk
-        else:
-            data[at : at + len(chunk)] = chunk
-    path = write(tmp_path, bytes(data), name="mutated.csv")
+    path = write(tmp_path, mutate(VALID, mutations), name="mutated.csv")
     try:
         log = read_csv_log(path)
     except EventLogError as exc:

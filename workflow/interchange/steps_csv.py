@@ -176,8 +176,12 @@ def _sniff(first_line: str) -> str:
 
 def looks_like_step_list(head: bytes) -> bool:
     """Whether a CSV's first line is a step list's header (an event log's has a case column)."""
-    text = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
-    header = {_key(h) for h in next(csv.reader([text], delimiter=_sniff(text)), [])}
+    lines = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").splitlines()
+    text = lines[0] if lines else ""
+    try:
+        header = {_key(h) for h in next(csv.reader([text], delimiter=_sniff(text)), [])}
+    except csv.Error:  # a NUL or stray quote: not a step list this can read, say so later
+        return False
     step_columns = {"next", "kind", "lane", "id", "touch_minutes"}
     return "name" in header and (len(header) < 3 or bool(header & step_columns))
 

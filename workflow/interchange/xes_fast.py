@@ -333,7 +333,12 @@ def _column(parts: list[tuple[np.ndarray, pl.Series]], size: int) -> pl.Series:
 
 def _slices(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
     """Blocks joined into slices of at least :data:`SLICE` bytes, each given with the end of
-    its last whole tag (the rest opens the next slice)."""
+    its last whole tag (the rest opens the next slice).
+
+    A slice with no tag to cut before is text or a tag longer than a slice, which no event log
+    has: it is left to expat rather than held whole (a compressed file of nothing but blanks
+    would otherwise be gathered into memory up to its unpacked limit, copied at every block).
+    """
     pending: list[bytes] = []
     held = 0
     for block in blocks:
@@ -342,9 +347,10 @@ def _slices(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
         if held >= SLICE:
             data = b"".join(pending)
             cut = data.rfind(b"<")
-            if cut > 0:
-                yield data, cut
-                data = data[cut:]
+            if cut <= 0:
+                raise _Decline
+            yield data, cut
+            data = data[cut:]
             pending, held = [data], len(data)
     data = b"".join(pending)
     yield data, len(data)

@@ -430,8 +430,8 @@ def begin_import(
         )
     if len(data) > LIMITS[kind]:
         raise InvalidInput(
-            f"{filename} is {_mib(len(data))}; a {KINDS[kind]} may be at most "
-            f"{_mib(LIMITS[kind])}.",
+            f"{filename} is larger than {_mib(LIMITS[kind])}; a {KINDS[kind]} may be at "
+            f"most {_mib(LIMITS[kind])}.",
             "file",
         )
     if perspective and perspective not in {p.value for p in Perspective}:
