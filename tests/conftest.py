@@ -109,16 +109,13 @@ def rate_limited(app, database_url, tmp_path):
 
     def build(**overrides):
         limited = create_app(
-            {
-                "TESTING": True,
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-secret",
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": True,
-                "RATELIMIT_STORAGE_URI": "memory://",
-                "RENDER_CACHE_DIR": str(tmp_path / "renders"),
+            app_config(
+                database_url,
+                tmp_path,
+                RATELIMIT_ENABLED=True,
+                RATELIMIT_STORAGE_URI="memory://",
                 **overrides,
-            }
+            )
         )
         limiter.reset()
         made.append(limited)

@@ -29,7 +29,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.helpers import mutate
-from web import database, rendering
 from web.imports import RUNNER
 from workflow.adapters import tables as t
 from workflow.errors import ModelError
@@ -280,19 +279,10 @@ class InlineRunner:
 
 
 @pytest.fixture
-def inline(app):
-    runner = InlineRunner(
-        jobs.JobContext(database.session_factory(app), rendering.renderer(app), rendering.STEP_URL)
-    )
+def inline(app, context):
+    runner = InlineRunner(context)
     app.extensions[RUNNER] = runner
     return runner
-
-
-@pytest.fixture
-def owner(make, client):
-    user = make.user(make.org("Alpha"), "owner")
-    make.login(client, user)
-    return user
 
 
 def post_file(client, path: str, filename: str, data: bytes, **fields):
