@@ -1,6 +1,6 @@
 """The web app's commands beside the engine's: ``run``, ``migrate``, ``set-password``,
 ``add-organisation``, ``send-outbox``, ``jobs``, and ``export-organisation`` and
-``import-organisation`` (:mod:`web.org_archive_cli`).
+``import-organisation`` (:mod:`web.org_archive_cli`), and ``prune-audit`` (:mod:`web.audit_cli`).
 
 ``run`` creates or upgrades the database, loads the demo organisation on the very first run
 (printing its users' passwords once), then serves the app. ``migrate`` only upgrades the schema,
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
-from web import org_archive_cli
+from web import audit_cli, org_archive_cli
 from workflow.adapters import tables as t
 from workflow.adapters.database import transaction, upgrade
 from workflow.cli import UserError, build_parser, dispatch, run_reporting_errors
@@ -79,6 +79,7 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         "them after a day; for cron",
     )
     org_archive_cli.add_commands(commands)
+    audit_cli.add_commands(commands)
 
 
 MAX_JOBS_LISTED = 1000
@@ -324,6 +325,8 @@ def _one_off(app, args: argparse.Namespace) -> int:
         return _jobs(app, args)
     if args.command in org_archive_cli.COMMANDS:
         return org_archive_cli.run(app, args)
+    if args.command in audit_cli.COMMANDS:
+        return audit_cli.run(app, args)
     return _add_organisation(app, args)
 
 
@@ -350,6 +353,7 @@ WEB_COMMANDS = (
     "add-organisation",
     "jobs",
     *org_archive_cli.COMMANDS,
+    *audit_cli.COMMANDS,
 )
 
 
