@@ -300,6 +300,12 @@ WRONG_VALUES = {
     "text too long": ("users", "name", "x" * 201, "name must be at most 200 characters"),
     "NUL in text": ("flags", "text", "a\x00b", "text must not contain NUL characters"),
     "integer out of range": ("flags", "severity", 2**40, "severity is out of range"),
+    "organisation without a name": (
+        "organisations",
+        "name",
+        "  ",
+        "the organisation has no name; give it one (--name)",
+    ),
     "unknown role": ("users", "role", "boss", "role must be one of admin, owner, reviewer, staff"),
     "missing required value": ("process_versions", "document", None, "document is required"),
     "not a process": ("process_versions", "document", "x: [", "document document: line 2"),
@@ -353,3 +359,30 @@ def test_the_second_organisation_of_the_target_database_is_untouched(app, sessio
     _import(app, archive)
     assert normalised(_export(app, bystander.id)) == before
     assert session.get(t.User, user.id).org_id == bystander.id
+
+
+def test_an_archive_from_an_older_release_without_a_newer_table_or_column_imports(
+    app, session, archive
+):
+    def as_older_release(tables):
+        del tables["pulse_answers"]
+        index = column_index(tables, "jobs", "started_at")
+        tables["jobs"]["columns"].pop(index)
+        for row in tables["jobs"]["rows"]:
+            row.pop(index)
+
+    report = _import(app, repacked(archive, as_older_release))
+    assert report.rows["pulse_answers"] == 0 and report.rows["jobs"] == 2
+    started = session.scalars(select(t.Job.started_at).where(t.Job.org_id == report.org_id))
+    assert list(started) == [None, None]
+
+
+def test_an_archive_from_a_newer_release_is_refused(app, session, archive):
+    def as_newer_release(tables):
+        tables["users"]["columns"].append("nickname")
+        for row in tables["users"]["rows"]:
+            row.append("Ada")
+
+    with pytest.raises(ArchiveError, match="column 'nickname' is not part of this release"):
+        _import(app, repacked(archive, as_newer_release))
+    assert session.scalar(select(t.Organisation.id)) is None

@@ -364,8 +364,8 @@ def _create_organisation(session: Session, table: ArchiveTable, name: str) -> t.
     trail included, comes from the archive: the import adds nothing of its own)."""
     record = dict(zip(table.columns, table.rows[0], strict=True))
     record.pop("id")
-    record["name"] = name or record["name"]
-    record["slug"] = _free_slug(session, record["name"])
+    record["name"] = name
+    record["slug"] = _free_slug(session, name)
     org = t.Organisation(**record)
     session.add(org)
     session.flush()
@@ -389,14 +389,19 @@ def import_organisation(
     if len(name.strip()) > 200:
         raise InvalidInput("Use at most 200 characters for the organisation's name.", "name")
     archive = read_archive(data, limits)
+    root = archive.tables[ROOT]
+    name = name.strip() or str(root.rows[0][root.columns.index("name")]).strip()
+    if not name:
+        raise ArchiveError(
+            [f"tables/{ROOT}.json: the organisation has no name; give it one (--name)"]
+        )
     if email_tag:
         _apply_email_tag(archive, email_tag)
     owned = _owned()
     by_name = {item.name: item for item in owned}
     dropped, notes = _settle_taken_values(session, archive, by_name)
     try:
-        org = _create_organisation(session, archive.tables[ROOT], name.strip())
-        root = archive.tables[ROOT]
+        org = _create_organisation(session, root, name)
         new_ids: dict[str, dict[int, int]] = {
             ROOT: {root.rows[0][root.columns.index("id")]: org.id}
         }
