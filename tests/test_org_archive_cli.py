@@ -103,3 +103,19 @@ def test_an_admin_downloads_the_organisations_export(client, make, acme):
 
 def session_user(make, email: str) -> t.User:
     return make.session.scalar(select(t.User).where(t.User.email == email))
+
+
+def test_an_organisation_whose_rows_would_not_import_again_is_not_exported(
+    cli_env, capsys, session, make, acme, tmp_path, client
+):
+    odd = make.user(acme, "staff", email="odd@acme.example")
+    odd.role = "legacy"
+    session.commit()
+    path = tmp_path / "acme.zip"
+    assert main(["export-organisation", "acme-claims", "-o", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be exported" in err and "role must be one of" in err
+    assert not path.exists()
+    make.login(client, session_user(make, "boss@acme.example"))
+    response = client.get("/admin/organisation/export", follow_redirects=True)
+    assert "cannot be exported" in response.get_data(as_text=True)

@@ -69,7 +69,10 @@ def _export(app, args: argparse.Namespace) -> int:
             org_id = org_archive.find_organisation(session, args.organisation).id
         except NotFound as exc:
             raise UserError(str(exc)) from None
-    name, data = org_archive.export_snapshot(database.session_factory(app), org_id)
+    try:
+        name, data = org_archive.export_snapshot(database.session_factory(app), org_id)
+    except InvalidInput as exc:
+        raise UserError(str(exc)) from None
     path = Path(args.output)
     _write_private(path, data, args.force)
     print(f"Wrote {name!r} to {path} ({len(data):,} bytes).")

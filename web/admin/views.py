@@ -158,7 +158,11 @@ def export():
     """The organisation's archive (users with password hashes included): admins only, never
     cached, downloaded rather than shown."""
     organisation = current_user().organisation
-    _name, data = org_archive.export_snapshot(session_factory(), organisation.id)
+    try:
+        _name, data = org_archive.export_snapshot(session_factory(), organisation.id)
+    except InvalidInput as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.organisation"))
     filename = f"{organisation.slug}-{utcnow():%Y%m%d-%H%M}.leanlane.zip"
     return Response(
         data,

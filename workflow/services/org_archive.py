@@ -145,7 +145,11 @@ def _app_version() -> str:
 def export_organisation(
     session: Session, org: t.Organisation, *, now: dt.datetime | None = None
 ) -> bytes:
-    """The archive of everything ``org`` owns, as the bytes of a zip file."""
+    """The archive of everything ``org`` owns, as the bytes of a zip file.
+
+    The archive is checked as an import would check it before it is returned, so an export that
+    could not be imported again is refused (InvalidInput naming the row) instead of written.
+    """
     owned = _owned()
     by_name = {item.name: item for item in owned}
     tables = {
@@ -162,8 +166,11 @@ def export_organisation(
     data = pack(manifest, tables)
     problems = check_tables(unpack(data).tables, owned)
     if problems:
-        raise ArchiveError(
-            [f"the organisation's own rows do not form a valid archive: {problems[0]}"]
+        raise InvalidInput(
+            f"The organisation cannot be exported: its rows would not import again "
+            f"({problems[0]}).",
+            "",
+            problems,
         )
     return data
 
