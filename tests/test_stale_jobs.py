@@ -31,7 +31,7 @@ from web.cli import main
 from web.imports import RUNNER, STALE_AFTER
 from web.imports.worker import TASK, app_context
 from workflow.adapters import tables as t
-from workflow.services import jobs, stale_jobs
+from workflow.services import imports, jobs, stale_jobs
 from workflow.services.processes import create_process
 from workflow.vocabulary import Perspective
 
@@ -328,6 +328,25 @@ def test_kept_files_are_dropped_a_day_after_the_job_failed(session, org):
     assert stale_jobs.drop_kept_files(session, org_id=org.id) == 1
     session.commit()
     assert not jobs.file_kept(session, old) and jobs.file_kept(session, recent)
+
+
+def test_the_next_upload_drops_files_kept_over_a_day(session, org):
+    class Idle:
+        def start(self, job_id: int) -> None:
+            """Leaves the new job queued; this test is about the old one."""
+
+    old = _row(
+        session,
+        org,
+        status="failed",
+        heartbeat_age=None,
+        finished_at=t.utcnow() - dt.timedelta(days=2),
+    )
+    imports.begin_import(
+        session, Idle(), org_id=org.id, user_id=None, filename="A.bpmn", data=BPMN_FILE.read_bytes()
+    )
+    session.commit()
+    assert not jobs.file_kept(session, old)
 
 
 WORKER_SCRIPT = textwrap.dedent(

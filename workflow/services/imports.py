@@ -52,6 +52,7 @@ from workflow.services.jobs import (
     start,
     submit,
 )
+from workflow.services.stale_jobs import drop_kept_files
 from workflow.vocabulary import Perspective
 
 __all__ = [
@@ -437,6 +438,7 @@ def begin_import(
     if perspective and perspective not in {p.value for p in Perspective}:
         raise InvalidInput("Choose a perspective from the list.", "perspective")
     discard_abandoned(session, org_id)
+    drop_kept_files(session, org_id=org_id)
     params: dict[str, Any] = {"filename": filename, "name": name.strip()[:200]}
     if kind == STEPS_CSV and perspective:
         params["perspective"] = perspective
