@@ -514,6 +514,7 @@ def gunicorn(
             sys.executable,
             "-m",
             "gunicorn",
+            "--preload",
             "--workers",
             str(workers),
             "--bind",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import weakref
+
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +20,20 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions[_KEY] = (engine, make_session_factory(engine))
     app.teardown_appcontext(_close)
+    _forget_connections_after_fork(engine)
+
+
+def _forget_connections_after_fork(engine: Engine) -> None:
+    """A worker forked from a process that already holds the app (``gunicorn --preload``)
+    must never use its parent's connections: two processes on one socket corrupt both."""
+    held = weakref.ref(engine)
+
+    def in_child() -> None:
+        found = held()
+        if found is not None:
+            found.dispose(close=False)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def engine(app: Flask | None = None) -> Engine:
