@@ -386,3 +386,22 @@ def test_an_archive_from_a_newer_release_is_refused(app, session, archive):
     with pytest.raises(ArchiveError, match="column 'nickname' is not part of this release"):
         _import(app, repacked(archive, as_newer_release))
     assert session.scalar(select(t.Organisation.id)) is None
+
+
+def test_audit_events_name_the_imported_rows(app, session, archive):
+    report = _import(app, archive)
+    events = list(session.scalars(select(t.AuditEvent).where(t.AuditEvent.org_id == report.org_id)))
+    kinds = dict(org_tables.TEXT_REFERENCES[("audit_events", "subject_id")].kinds)
+    about_rows = [e for e in events if e.subject_kind in kinds and e.subject_id]
+    assert {e.subject_kind for e in about_rows} >= {"user", "process", "api_token"}
+    for event in about_rows:
+        table = t.metadata.tables[kinds[event.subject_kind]]
+        row = session.execute(select(table).where(table.c.id == int(event.subject_id))).one()
+        owner = row.id if table.name == "organisations" else getattr(row, "org_id", None)
+        if owner is None:
+            owner = session.get(t.User, row.user_id).org_id
+        assert owner == report.org_id, (event.action, event.subject_id)
+    assert all(
+        e.actor_id is None or session.get(t.User, e.actor_id).org_id == report.org_id
+        for e in events
+    )
