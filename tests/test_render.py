@@ -228,7 +228,10 @@ def test_dot_out_of_time_falls_back_to_the_grid_and_remembers(claim):
 
 def test_layered_layout_draws_small_processes_with_dot(claim):
     model, _ = claim
-    result = Renderer(layout="layered").render(process_map(model.process("file_claim")), "svg")
+    # A generous budget: on a busy machine starting dot alone can take longer than the
+    # default's fraction of a second, and then the grid is (rightly) used instead.
+    renderer = Renderer(layout="layered", budget=lambda _nodes: 60.0)
+    result = renderer.render(process_map(model.process("file_claim")), "svg")
     assert result.layout == "layered" and b"<svg" in result.data
 
 
