@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from web.analyses import analyses, page_parts, review_freshness, simulation_runs
@@ -106,12 +107,6 @@ def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | 
         show=request.args.get("flags", "open"),
         page=request.args.get("page", 1, type=int) or 1,
     )
-    heatmap = None
-    if board.measured:
-        heatmap = page_parts().get(
-            ("heatmap", row.id, board.version.number, board.analysis_tag),
-            lambda: heatmap_svg(row.id, board.process, board.result),
-        )
     everything = request.args.get("hotspots") == "all"
     return (
         render_template(
@@ -119,17 +114,54 @@ def _dashboard_page(row: t.Process, *, code: int = 200, flag_error: FlagError | 
             board=board,
             row=row,
             flags=flags,
-            heatmap=heatmap,
-            hotspots=board.hotspots if everything else board.hotspots[:10],
-            all_hotspots=everything,
+            analysis_html=_analysis_html(row, board, everything) if board.measured else None,
             can_decide=_can_decide(),
             flag_error=flag_error,
             words=words,
-            metric_rows=review_pages.metric_rows,
             wants_reply=reviews.wants_reply,
         ),
         code,
     )
+
+
+def _analysis_html(row: t.Process, board: review_pages.Dashboard, everything: bool) -> Markup:
+    """The dashboard's measured part, kept while the analysis, the process's name and the
+    decisions on its proposals stay the same: it is most of the page's work, and reviewers
+    open the same dashboards again and again while signals stream in."""
+    can_decide = _can_decide()
+    decisions = tuple(sorted((key, review.status) for key, review in board.reviews.items()))
+    key = (
+        "dashboard",
+        row.id,
+        row.name,
+        row.perspective,
+        board.version.number,
+        board.analysis_tag,
+        decisions,
+        everything,
+        can_decide,
+    )
+
+    def draw() -> Markup:
+        heatmap = page_parts().get(
+            ("heatmap", row.id, board.version.number, board.analysis_tag),
+            lambda: heatmap_svg(row.id, board.process, board.result),
+        )
+        return Markup(
+            render_template(
+                "review/_analysis.html",
+                board=board,
+                row=row,
+                heatmap=heatmap,
+                hotspots=board.hotspots if everything else board.hotspots[:10],
+                all_hotspots=everything,
+                can_decide=can_decide,
+                words=words,
+                metric_rows=review_pages.metric_rows,
+            )
+        )
+
+    return page_parts().get(key, draw)
 
 
 @bp.get("/review/<int:process_id>")
