@@ -99,6 +99,11 @@ def test_an_admin_downloads_the_organisations_export(client, make, acme):
     archive = unpack(response.data)
     assert archive.manifest["organisation"] == {"id": acme.id, "name": "Acme Claims"}
     assert len(archive.tables["processes"].rows) == 2
+    make.session.expire_all()
+    event = make.session.scalar(
+        select(t.AuditEvent).where(t.AuditEvent.action == "organisation.exported")
+    )
+    assert event is not None and event.org_id == acme.id and event.actor_id == admin.id
 
 
 def session_user(make, email: str) -> t.User:

@@ -159,7 +159,9 @@ def export():
     cached, downloaded rather than shown."""
     organisation = current_user().organisation
     try:
-        _name, data = org_archive.export_snapshot(session_factory(), organisation.id)
+        _name, data = org_archive.export_snapshot(
+            session_factory(), organisation.id, actor_id=current_user().id
+        )
     except InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.organisation"))

@@ -45,6 +45,7 @@ __all__ = [
 #: Every action the trail knows, with the words the activity page shows for it.
 ACTIONS: dict[str, str] = {
     "organisation.updated": "Organisation settings changed",
+    "organisation.exported": "Organisation exported",
     "user.created": "User created",
     "user.invited": "User invited",
     "user.invitation_renewed": "Invitation link renewed",

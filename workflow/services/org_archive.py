@@ -37,7 +37,7 @@ from workflow.adapters.org_tables import (
     OnTaken,
     OwnedTable,
 )
-from workflow.services import accounts
+from workflow.services import accounts, audit
 from workflow.services.archive_file import (
     ArchiveError,
     ArchiveLimits,
@@ -175,18 +175,37 @@ def export_organisation(
     return data
 
 
-def export_snapshot(factory: sessionmaker[Session], org_id: int) -> tuple[str, bytes]:
+def export_snapshot(
+    factory: sessionmaker[Session], org_id: int, *, actor_id: int | None = None
+) -> tuple[str, bytes]:
     """The organisation's name and archive, read in a transaction of its own that sees one
-    moment of the database (PostgreSQL's REPEATABLE READ; SQLite's transactions already do)."""
+    moment of the database (PostgreSQL's REPEATABLE READ; SQLite's transactions already do).
+
+    The archive holds every password hash, so taking one is written to the audit trail (by
+    ``actor_id``, or by nobody signed in for the command line), after the snapshot.
+    """
     with factory() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         org = session.get(t.Organisation, org_id)
         if org is None:
             raise NotFound(f"no organisation has the id {org_id}")
+        name = org.name
         data = export_organisation(session, org)
         session.rollback()
-        return org.name, data
+    with factory() as session:
+        audit.record(
+            session,
+            org_id=org_id,
+            actor_id=actor_id,
+            action="organisation.exported",
+            subject_kind="organisation",
+            subject_id=org_id,
+            summary=f"Exported the organisation with its password hashes ({len(data):,} bytes)",
+            details={"bytes": len(data)},
+        )
+        session.commit()
+    return name, data
 
 
 @dataclass
