@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
@@ -184,3 +185,20 @@ class Factory:
 @pytest.fixture
 def make(app, session) -> Factory:
     return Factory(app, session)
+
+
+@pytest.fixture
+def claim_org(make):
+    """An organisation with the shipped insurance claim model (the journey ``file_claim`` and
+    the process ``claims`` behind it) and one user of each role."""
+    org = make.org()
+    rows = make.model(org)
+    return SimpleNamespace(
+        org=org,
+        journey=rows["file_claim"],
+        claims=rows["claims"],
+        reviewer=make.user(org, "reviewer"),
+        owner=make.user(org, "owner"),
+        staff=make.user(org, "staff"),
+        admin=make.user(org, "admin"),
+    )

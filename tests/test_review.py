@@ -3,8 +3,6 @@ to the people who flagged."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from sqlalchemy import func, select
 
@@ -24,18 +22,8 @@ COMBINE_REPORT = "file_claim.combine_adjacent.report"
 
 
 @pytest.fixture
-def claim(make, session):
-    org = make.org()
-    rows = make.model(org)
-    return SimpleNamespace(
-        org=org,
-        journey=rows["file_claim"],
-        claims=rows["claims"],
-        reviewer=make.user(org, "reviewer"),
-        owner=make.user(org, "owner"),
-        staff=make.user(org, "staff"),
-        admin=make.user(org, "admin"),
-    )
+def claim(claim_org):
+    return claim_org
 
 
 def customer_flag(session, claim, *, consent=True, email="pat@example.com", step="chase"):

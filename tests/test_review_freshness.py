@@ -4,7 +4,6 @@ seconds behind, decisions never do, and nobody sees figures from before their ow
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import update
@@ -20,15 +19,8 @@ BEHIND_NOTE = "Figures measured"
 
 
 @pytest.fixture
-def org(make, session):
-    org = make.org()
-    rows = make.model(org)
-    return SimpleNamespace(
-        org=org,
-        journey=rows["file_claim"],
-        claims=rows["claims"],
-        reviewer=make.user(org, "reviewer"),
-    )
+def org(claim_org):
+    return claim_org
 
 
 def new_signal(session, org) -> None:
