@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, render_template, url_for
+from markupsafe import Markup
 
 from workflow.report import format_minutes
 from workflow.services.accounts import ROLE_WORDS
 
-__all__ = ["NAV", "init_app"]
+__all__ = ["NAV", "init_app", "rendered_part"]
 
 #: The main navigation: (endpoint, label, roles allowed; empty for every logged-in user).
 NAV = (
@@ -59,3 +60,12 @@ def _date(value: dt.datetime | dt.date | None) -> str:
 
 def _when(value: dt.datetime | None) -> str:
     return value.strftime("%d %b %Y %H:%M") + " UTC" if value else ""
+
+
+def rendered_part(template: str, **context: Any) -> Markup:
+    """A part of a page rendered on its own, to be kept and placed in a page later.
+
+    The output of an autoescaped template is already escaped; it is marked as markup so the
+    page does not escape it a second time.
+    """
+    return Markup(render_template(template, **context))  # nosec B704 - autoescaped output

@@ -34,6 +34,7 @@ from web.review.forms import (
     SendForm,
 )
 from web.security import current_user, process_or_404, roles_required
+from web.templating import rendered_part
 from workflow.adapters import tables as t
 from workflow.services import outbox, review_pages, reviews, words
 from workflow.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
@@ -147,18 +148,16 @@ def _analysis_html(row: t.Process, board: review_pages.Dashboard, everything: bo
             ("heatmap", row.id, board.version.number, board.analysis_tag),
             lambda: heatmap_svg(row.id, board.process, board.result),
         )
-        return Markup(
-            render_template(
-                "review/_analysis.html",
-                board=board,
-                row=row,
-                heatmap=heatmap,
-                hotspots=board.hotspots if everything else board.hotspots[:10],
-                all_hotspots=everything,
-                can_decide=can_decide,
-                words=words,
-                metric_rows=review_pages.metric_rows,
-            )
+        return rendered_part(
+            "review/_analysis.html",
+            board=board,
+            row=row,
+            heatmap=heatmap,
+            hotspots=board.hotspots if everything else board.hotspots[:10],
+            all_hotspots=everything,
+            can_decide=can_decide,
+            words=words,
+            metric_rows=review_pages.metric_rows,
         )
 
     return page_parts().get(key, draw)

@@ -7,6 +7,7 @@ from web.analyses import page_parts
 from web.database import db
 from web.security import current_user, login_required, process_or_404
 from web.staff.forms import FlagForm, MeTooForm
+from web.templating import rendered_part
 from workflow.adapters import repository as repo
 from workflow.services import signals, words
 from workflow.services.errors import Forbidden, InvalidInput, NotFound
@@ -51,18 +52,17 @@ def process(process_id: int):
     row = process_or_404(process_id)
     role = current_user().role
     # All the content shows is fixed by the version, the signals revision and the role, so a
-    # view of an unchanged process reads two rows and renders little. The content is the
-    # output of an autoescaped template, kept as markup so it is not escaped twice.
+    # view of an unchanged process reads two rows and renders little.
     key = ("process page", row.id, row.current_version, row.signals_revision, role)
-    main = page_parts().get(key, lambda: Markup(_process_main(row, role)))  # nosec B704
+    main = page_parts().get(key, lambda: _process_main(row, role))
     return render_template("staff/process.html", row=row, main=main)
 
 
-def _process_main(row, role: str) -> str:
+def _process_main(row, role: str) -> Markup:
     session = db()
     current = repo.current_version(session, row)
     parsed = repo.parse_document(current.document)
-    return render_template(
+    return rendered_part(
         "staff/_process_main.html",
         row=row,
         current=current,
