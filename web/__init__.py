@@ -86,6 +86,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         LOGIN_ACCOUNT_RATE_LIMIT="20 per hour;100 per day",
         FEEDBACK_RATE_LIMIT="5 per minute;30 per day",
         RENDER_TIME_LIMIT=20,
+        # Seconds review pages may show figures measured before the latest signals arrived.
+        REVIEW_ANALYSIS_MAX_AGE=30,
         RENDER_LAYOUT="grid",
         PROXY_FIX=0,
         SMTP_HOST="",

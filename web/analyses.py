@@ -21,12 +21,9 @@ ANALYSES_KEY = "leanlane.analyses"
 PAGE_PARTS_KEY = "leanlane.page_parts"
 #: Session key: when the signed-in user last changed something (seconds since the epoch).
 LAST_CHANGE = "changed"
-#: Seconds review pages may show figures measured before the latest signals arrived.
-DEFAULT_MAX_AGE = 30
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("REVIEW_ANALYSIS_MAX_AGE", DEFAULT_MAX_AGE)
     app.after_request(_remember_own_change)
 
 
