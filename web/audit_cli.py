@@ -6,12 +6,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from sqlalchemy import select
-
-from workflow.adapters import tables as t
 from workflow.adapters.database import transaction, upgrade
 from workflow.cli import UserError
-from workflow.services import audit
+from workflow.services import accounts, audit
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
@@ -49,11 +46,10 @@ def run(app, args: argparse.Namespace) -> int:
     with transaction(database.session_factory(app)) as session:
         org_id = None
         if args.org:
-            org_id = session.scalar(
-                select(t.Organisation.id).where(t.Organisation.slug == args.org)
-            )
-            if org_id is None:
+            org = accounts.organisation_by_slug(session, args.org)
+            if org is None:
                 raise UserError(f"no organisation has the slug {args.org!r}")
+            org_id = org.id
         removed = audit.prune(session, before, org_id=org_id)
     scope = f" of {args.org}" if args.org else ""
     print(f"Deleted {removed} audit event(s){scope} from before {args.before.isoformat()}.")

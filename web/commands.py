@@ -214,11 +214,11 @@ def _one_line(text: str, width: int) -> str:
 
 
 def _list_jobs(session, args: argparse.Namespace, limit) -> None:
-    from workflow.services import jobs, stale_jobs
+    from workflow.services import accounts, jobs, stale_jobs
 
     org_id = None
     if args.org:
-        org = session.scalar(select(t.Organisation).where(t.Organisation.slug == args.org))
+        org = accounts.organisation_by_slug(session, args.org)
         if org is None:
             raise UserError(f"no organisation has the slug {args.org!r}")
         org_id = org.id

@@ -94,16 +94,25 @@ def _check_role(role: str) -> None:
         raise InvalidInput(f"Choose one of the roles: {', '.join(ROLES)}.", "role")
 
 
-def create_organisation(session: Session, name: str) -> t.Organisation:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Give the organisation a name.", "name")
+def free_slug(session: Session, name: str) -> str:
+    """A slug for ``name`` no organisation uses yet (``acme``, else ``acme-2``, ...)."""
     base = slugify(name)
     slug, n = base, 1
     while session.scalar(select(t.Organisation.id).where(t.Organisation.slug == slug)):
         n += 1
         slug = f"{base}-{n}"
-    org = t.Organisation(name=name[:200], slug=slug)
+    return slug
+
+
+def organisation_by_slug(session: Session, slug: str) -> t.Organisation | None:
+    return session.scalar(select(t.Organisation).where(t.Organisation.slug == slug))
+
+
+def create_organisation(session: Session, name: str) -> t.Organisation:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the organisation a name.", "name")
+    org = t.Organisation(name=name[:200], slug=free_slug(session, name))
     session.add(org)
     session.flush()
     return org

@@ -78,7 +78,7 @@ def find_organisation(session: Session, wanted: str) -> t.Organisation:
         found = session.get(t.Organisation, int(wanted))
         if found is not None:
             return found
-    found = session.scalar(select(t.Organisation).where(t.Organisation.slug == wanted))
+    found = accounts.organisation_by_slug(session, wanted)
     if found is not None:
         return found
     named = list(
@@ -376,22 +376,13 @@ def _insert_rows(
     return mapping, later
 
 
-def _free_slug(session: Session, name: str) -> str:
-    base = accounts.slugify(name)
-    slug, n = base, 1
-    while session.scalar(select(t.Organisation.id).where(t.Organisation.slug == slug)):
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
 def _create_organisation(session: Session, table: ArchiveTable, name: str) -> t.Organisation:
     """The archived organisation under its new name and a slug free here (its history, audit
     trail included, comes from the archive: the import adds nothing of its own)."""
     record = dict(zip(table.columns, table.rows[0], strict=True))
     record.pop("id")
     record["name"] = name
-    record["slug"] = _free_slug(session, name)
+    record["slug"] = accounts.free_slug(session, name)
     org = t.Organisation(**record)
     session.add(org)
     session.flush()
