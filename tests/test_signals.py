@@ -241,6 +241,8 @@ def test_flags_on_a_step_list_open_ones_first_with_votes_and_pages(session, make
     assert (first.total, first.pages, first.number) == (5, 3, 1)
     assert [v.flag.text for v in first.items] == ["newest", "open 2"]
     assert first.items[0].votes == 1 and first.items[0].voted
+    assert not first.items[1].voted and first.items[1].votes == 0
+    assert first.open == signals.FlagCounts(staff=4, customer=0)
     last = signals.flags_on_step(session, viewer, process, "check", page=99, per_page=2)
     assert last.number == 3 and [v.flag.text for v in last.items] == ["old"]
 

@@ -78,7 +78,9 @@ def _journey_or_404(token: str):
 @limiter.limit(_feedback_limit, methods=["POST"])
 def journey(token: str):
     session_db = db()
-    public = feedback.describe_journey(session_db, _journey_or_404(token))
+    row = _journey_or_404(token)
+    current = feedback.current_process(session_db, row)
+    public = feedback.describe_journey(session_db, row, current)
     form = feedback_form(public)
     if form.validate_on_submit():
         if form.is_spam:
@@ -93,6 +95,7 @@ def journey(token: str):
                 form.text.data or "",
                 form.email.data or "",
                 bool(form.consent.data),
+                current=current,
             )
         except feedback.InvalidFeedback as refused:
             for name, message in refused.errors.items():

@@ -116,7 +116,6 @@ def step(process_id: int, step_id: str):
             session.commit()
             return redirect(url_for("staff.flag", flag_id=flag.id, sent=1))
     flags = signals.flags_on_step(session, user, row, found.id, page=_page_arg())
-    counts = signals.step_flag_counts(session, row.id).get(found.id, signals.FlagCounts())
     page = render_template(
         "staff/step.html",
         row=row,
@@ -128,7 +127,7 @@ def step(process_id: int, step_id: str):
         flags=flags,
         form=form,
         me_too_form=MeTooForm(),
-        open_count=counts,
+        open_count=flags.open,
         waste_categories=signals.WASTE_CATEGORIES,
     )
     return page, 422 if form.errors else 200

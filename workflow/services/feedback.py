@@ -51,6 +51,7 @@ __all__ = [
     "FeedbackReceipt",
     "InvalidFeedback",
     "PublicJourney",
+    "current_process",
     "customer_steps",
     "describe_journey",
     "find_journey",
@@ -205,14 +206,19 @@ def find_journey(session: Session, token: str) -> t.Process | None:
     return row
 
 
-def _current_process(session: Session, row: t.Process) -> engine.Process:
+def current_process(session: Session, row: t.Process) -> engine.Process:
+    """The journey as its current version has it (parsed once per document text)."""
     return repo.parse_document(repo.current_version(session, row).document).process
 
 
-def describe_journey(session: Session, row: t.Process) -> PublicJourney:
-    """A journey's public face: organisation, name and customer-visible steps."""
+def describe_journey(
+    session: Session, row: t.Process, process: engine.Process | None = None
+) -> PublicJourney:
+    """A journey's public face: organisation, name and customer-visible steps (of ``process``,
+    the current version, when the caller has read it already)."""
     organisation = session.get(t.Organisation, row.org_id)
-    process = _current_process(session, row)
+    if process is None:
+        process = current_process(session, row)
     return PublicJourney(
         row=row,
         organisation=organisation.name if organisation else "",
@@ -311,8 +317,13 @@ def submit_feedback(
     text: str,
     email: str = "",
     consent: bool = False,
+    *,
+    current: engine.Process | None = None,
 ) -> FeedbackReceipt:
     """Store one customer's feedback on a journey, in the caller's transaction.
+
+    ``current`` is the journey's current version when the caller has read it in this
+    transaction already (the public page shows its steps before taking the answer).
 
     - ``step_id`` is a customer-visible step of the current version, or None for "somewhere
       else / not sure".
@@ -334,7 +345,7 @@ def submit_feedback(
     """
     if journey.perspective != Perspective.CUSTOMER_JOURNEY.value:
         raise InvalidInput("Feedback can only be given on a customer journey.", "")
-    process = _current_process(session, journey)
+    process = current if current is not None else current_process(session, journey)
     errors: dict[str, str] = {}
     if step_id is not None and step_id not in {step.id for step in customer_steps(process)}:
         errors["step"] = 'Choose one of the steps listed, or "Somewhere else / not sure".'
@@ -457,7 +468,7 @@ def published_changes(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    words = {step.id: step.words for step in customer_steps(_current_process(session, journey))}
+    words = {step.id: step.words for step in customer_steps(current_process(session, journey))}
     links = _served_steps(session, journey) if rows else {}
     groups: dict[str, ChangeGroup] = {}
     for process_id, step_id, category, status, reason, when, title, review_status in rows:

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from workflow import model as engine
@@ -191,14 +191,11 @@ class FlagPage(PageLinks):
 
 def _related_steps(session: Session, row: t.Process) -> list[tuple[int, str]]:
     """(process id, step id) of steps of other processes linked to this process's steps."""
-    found = session.execute(
-        select(t.StepLink.process_id, t.StepLink.step).where(t.StepLink.journey_id == row.id)
-    ).all()
-    found += session.execute(
-        select(t.StepLink.journey_id, t.StepLink.journey_step).where(
-            t.StepLink.process_id == row.id
-        )
-    ).all()
+    served = select(t.StepLink.process_id, t.StepLink.step).where(t.StepLink.journey_id == row.id)
+    serving = select(t.StepLink.journey_id, t.StepLink.journey_step).where(
+        t.StepLink.process_id == row.id
+    )
+    found = session.execute(union_all(served, serving)).all()
     return sorted({(p, s) for p, s in found if p != row.id})
 
 
@@ -228,7 +225,8 @@ def _author_word(flag: t.Flag, author: t.User | None, viewer: t.User) -> str:
 def flag_page(
     session: Session, row: t.Process, viewer: t.User, *, show: str = "open", page: int = 1
 ) -> FlagPage:
-    """Flags on the process and on steps linked to its steps, newest first, one page."""
+    """Flags on the process and on steps linked to its steps, newest first, one page: the counts
+    by status in one query and the page with its authors, reviews and votes in another."""
     show = show if show in FLAG_FILTERS else "open"
     condition = _related_condition(session, row)
     by_status = dict(
@@ -242,47 +240,31 @@ def flag_page(
     }
     total = counts[show]
     page, pages = window(page, total, FLAG_PAGE_SIZE)
-    flags = list(
-        session.scalars(
-            select(t.Flag)
-            .where(condition, t.Flag.status.in_(FLAG_FILTERS[show]))
-            .order_by(t.Flag.created_at.desc(), t.Flag.id.desc())
-            .offset((page - 1) * FLAG_PAGE_SIZE)
-            .limit(FLAG_PAGE_SIZE)
-        )
+    votes = (
+        select(func.count())
+        .where(t.FlagVote.flag_id == t.Flag.id)
+        .correlate(t.Flag)
+        .scalar_subquery()
     )
-    ids = [f.id for f in flags]
-    votes = dict(
-        session.execute(
-            select(t.FlagVote.flag_id, func.count())
-            .where(t.FlagVote.flag_id.in_(ids))
-            .group_by(t.FlagVote.flag_id)
-        ).all()
-    )
-    review_ids = {f.review_id for f in flags if f.review_id}
-    reviews = {
-        r.id: r
-        for r in session.scalars(
-            select(t.ProposalReview).where(t.ProposalReview.id.in_(review_ids))
-        )
-    }
-    author_ids = {f.author_id for f in flags if f.author_id}
-    authors = {u.id: u for u in session.scalars(select(t.User).where(t.User.id.in_(author_ids)))}
-    names = {
-        p.id: p.name
-        for p in session.scalars(
-            select(t.Process).where(t.Process.id.in_({f.process_id for f in flags}))
-        )
-    }
+    rows = session.execute(
+        select(t.Flag, t.User, t.ProposalReview, t.Process.name, votes)
+        .join(t.Process, t.Process.id == t.Flag.process_id)
+        .outerjoin(t.User, t.User.id == t.Flag.author_id)
+        .outerjoin(t.ProposalReview, t.ProposalReview.id == t.Flag.review_id)
+        .where(condition, t.Flag.status.in_(FLAG_FILTERS[show]))
+        .order_by(t.Flag.created_at.desc(), t.Flag.id.desc())
+        .offset((page - 1) * FLAG_PAGE_SIZE)
+        .limit(FLAG_PAGE_SIZE)
+    ).all()
     items = [
         FlagItem(
-            flag=f,
-            elsewhere="" if f.process_id == row.id else names.get(f.process_id, ""),
-            votes=votes.get(f.id, 0),
-            review=reviews.get(f.review_id) if f.review_id else None,
-            author=_author_word(f, authors.get(f.author_id) if f.author_id else None, viewer),
+            flag=flag,
+            elsewhere="" if flag.process_id == row.id else name,
+            votes=vote_count or 0,
+            review=review,
+            author=_author_word(flag, author, viewer),
         )
-        for f in flags
+        for flag, author, review, name, vote_count in rows
     ]
     return FlagPage(items, show, page, pages, total, counts)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ __all__ = [
     "FlagView",
     "MyFlag",
     "Page",
+    "StepFlags",
     "current_step",
     "flag_step",
     "flags_on_step",
@@ -116,6 +117,13 @@ class Page(Generic[T]):
     @property
     def has_next(self) -> bool:
         return self.number < self.pages
+
+
+@dataclass(frozen=True)
+class StepFlags(Page[FlagView]):
+    """One page of a step's flags, and how many of all its flags are open, by source."""
+
+    open: FlagCounts = FlagCounts()
 
 
 def _clean(text: str | None) -> str:
@@ -302,6 +310,13 @@ def _votes(session: Session, flag_ids: Sequence[int]) -> dict[int, int]:
     )
 
 
+def _open_of(source: FlagSource):
+    """1 for an open flag from ``source``, else 0, for summing in SQL on any database."""
+    return case(
+        (and_(t.Flag.status.in_(OPEN_STATUSES), t.Flag.source == source.value), 1), else_=0
+    )
+
+
 def flags_on_step(
     session: Session,
     viewer: t.User,
@@ -310,56 +325,65 @@ def flags_on_step(
     *,
     page: int = 1,
     per_page: int = PER_PAGE,
-) -> Page[FlagView]:
-    """The step's flags, open ones first and newest first, as ``viewer`` may see them.
+) -> StepFlags:
+    """The step's flags, open ones first and newest first, as ``viewer`` may see them, and its
+    open flags counted by source.
 
-    Names of anonymous authors are shown to admins only (and to the authors themselves).
+    Names of anonymous authors are shown to admins only (and to the authors themselves). Step
+    pages are the pages staff open most, so the counts come from one query and the page with
+    its votes from another.
     """
     scope = (
         t.Flag.org_id == viewer.org_id,
         t.Flag.process_id == process.id,
         t.Flag.step_id == step_id,
     )
-    total = session.scalar(select(func.count()).select_from(t.Flag).where(*scope)) or 0
+    total, staff, customer = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(_open_of(FlagSource.STAFF)), 0),
+            func.coalesce(func.sum(_open_of(FlagSource.CUSTOMER)), 0),
+        )
+        .select_from(t.Flag)
+        .where(*scope)
+    ).one()
     number, _pages = window(page, total, per_page)
-    closed_last = t.Flag.status.not_in(OPEN_STATUSES)
+    votes = (
+        select(func.count())
+        .where(t.FlagVote.flag_id == t.Flag.id)
+        .correlate(t.Flag)
+        .scalar_subquery()
+    )
+    voted = (
+        select(t.FlagVote.id)
+        .where(t.FlagVote.flag_id == t.Flag.id, t.FlagVote.user_id == viewer.id)
+        .correlate(t.Flag)
+        .exists()
+    )
     rows = session.execute(
-        select(t.Flag, t.User.name)
+        select(t.Flag, t.User.name, votes, voted)
         .outerjoin(t.User, t.User.id == t.Flag.author_id)
         .where(*scope)
-        .order_by(closed_last, t.Flag.created_at.desc(), t.Flag.id.desc())
+        .order_by(t.Flag.status.not_in(OPEN_STATUSES), t.Flag.created_at.desc(), t.Flag.id.desc())
         .offset((number - 1) * per_page)
         .limit(per_page)
     ).all()
-    ids = [flag.id for flag, _ in rows]
-    votes = _votes(session, ids)
-    voted = (
-        set(
-            session.scalars(
-                select(t.FlagVote.flag_id).where(
-                    t.FlagVote.flag_id.in_(ids), t.FlagVote.user_id == viewer.id
-                )
-            )
-        )
-        if ids
-        else set()
-    )
     is_admin = viewer.role == "admin"
     views = []
-    for flag, name in rows:
+    for flag, name, vote_count, has_voted in rows:
         mine = flag.author_id == viewer.id
         show = bool(name) and (not flag.anonymous or is_admin or mine)
         views.append(
             FlagView(
                 flag=flag,
-                votes=votes.get(flag.id, 0),
+                votes=vote_count or 0,
                 author_name=(name or "") if show else "",
                 mine=mine,
-                voted=flag.id in voted,
+                voted=bool(has_voted),
                 anonymous_to_others=flag.anonymous and show,
             )
         )
-    return Page(views, number, per_page, total)
+    return StepFlags(views, number, per_page, total, FlagCounts(staff=staff, customer=customer))
 
 
 def _step_ids_now(session: Session, process_ids: set[int]) -> dict[int, frozenset[str]]:
