@@ -131,7 +131,8 @@ def simulate(
     if blocks is None:
         blocks = find_parallel_blocks(process)[0]
     walker = _Walker(process, blocks, max_steps_per_case)
-    rng = random.Random(seed)
+    # A reproducible simulation, not a secret.
+    rng = random.Random(seed)  # nosec B311
     counts = [0] * len(walker.nodes)
     leads = np.empty(runs)
     touch_total = 0.0

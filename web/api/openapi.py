@@ -25,7 +25,8 @@ _KEY = "leanlane.openapi"
 _PATTERNS = {
     "step_id": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
     "key": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,299}$",
-    "token": r"^[A-Za-z0-9_-]{1,64}$",
+    # The pattern of a public journey token.
+    "token": r"^[A-Za-z0-9_-]{1,64}$",  # nosec B105
 }
 _REFUSALS = {
     "400": "The body is not JSON.",

@@ -152,7 +152,8 @@ def _run(command: list[str], dot: str, engine: str, timeout: float) -> tuple[byt
     """Run a layout process; it is killed when ``timeout`` seconds have passed."""
     env = dict(os.environ, SERVER_NAME="leanlane")
     try:
-        done = subprocess.run(
+        # Our own layout command; the DOT goes in on stdin.
+        done = subprocess.run(  # nosec B603
             command,
             input=dot.encode("utf-8"),
             capture_output=True,

@@ -227,7 +227,8 @@ def _invite(
         email=email,
         name=name.strip()[:200] or email,
         role=role,
-        password_hash="",
+        # No password until the invitation is accepted.
+        password_hash="",  # nosec B106
         invite_token_hash=token_hash(token),
         invite_expires_at=t.utcnow() + dt.timedelta(days=INVITE_DAYS),
         invited_by_id=invited_by,

@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 #: Every token starts with this, so secret scanners and people recognise one.
-TOKEN_PREFIX = "ll_"
+# A public prefix, not a secret.
+TOKEN_PREFIX = "ll_"  # nosec B105
 MAX_NAME = 100
 #: Tokens a user may hold at once (revoked and expired ones do not count).
 MAX_ACTIVE_TOKENS = 25

@@ -78,7 +78,8 @@ ACTIONS: dict[str, str] = {
 AREAS: dict[str, str] = {
     "organisation": "Organisation",
     "user": "Users",
-    "api_token": "API tokens",
+    # The name of an area of the audit trail.
+    "api_token": "API tokens",  # nosec B105
     "process": "Processes",
     "flag": "Flags",
     "proposal": "Proposals",
