@@ -1,9 +1,10 @@
 """Load benchmark: staff pages, reviewer dashboards and customer feedback at the same time.
 
-The app runs as it is deployed for many users: gunicorn (4 sync workers, or 2 with
-``--workers 2``) serving ``web:create_app()`` on 127.0.0.1, on a PostgreSQL database of its
-own (``leanlane_load``, created here and dropped afterwards) seeded with the demo organisation,
-and with ``REDIS_URL=redis://127.0.0.1:6379/<n>`` set, so the rate limits are counted in Redis
+The app runs as it is deployed for many users: gunicorn (4 sync workers with ``--preload``;
+``--workers N`` and ``--threads N`` try other shapes, gthread workers above one thread)
+serving ``web:create_app()`` on 127.0.0.1, on a PostgreSQL database of its own
+(``leanlane_load``, created here and dropped afterwards) seeded with the demo organisation, and
+with ``REDIS_URL=redis://127.0.0.1:6379/<n>`` set, so the rate limits are counted in Redis
 and shared by every worker. The server, seeding and measuring come from ``bench/web.py``.
 
 Three kinds of client load the app together, from one separate process (Python asyncio, one
@@ -78,6 +79,8 @@ from bench.web import (  # noqa: E402
 DATABASE = "leanlane_load"
 REDIS_DB = 7
 WORKERS = 4
+#: Threads per worker: 1 runs sync workers, more runs gthread workers.
+THREADS = 1
 CLIENTS = {"staff": 8, "reviewer": 4, "feedback": 4}
 SECONDS = 15.0
 QUICK_SECONDS = 8.0
@@ -330,6 +333,7 @@ class Report:
     stored: int
     answers: int
     workers: int
+    threads: int
     redis_url: str
     seconds: float
     pages: dict[str, int]
@@ -376,10 +380,15 @@ class Report:
                 notes.append(f"{figure.kind}: first errors {figure.failures}")
         return notes
 
+    def server(self) -> str:
+        if self.threads == 1:
+            return f"{self.workers} sync workers"
+        return f"{self.workers} gthread workers with {self.threads} threads each"
+
     def method(self) -> str:
         clients = ", ".join(f"{CLIENTS[k]} {LABELS[k]}" for k in KINDS)
         return (
-            f"gunicorn {importlib.metadata.version('gunicorn')}, {self.workers} sync workers, on "
+            f"gunicorn {importlib.metadata.version('gunicorn')}, {self.server()}, `--preload`, on "
             f"127.0.0.1, PostgreSQL database `{DATABASE}` (created and dropped by the run), "
             f"`REDIS_URL={self.redis_url}` (rate limits shared by the workers); "
             f"{sum(CLIENTS.values())} keep-alive connections at once from a Python asyncio "
@@ -438,7 +447,7 @@ def _out_of_time(_signum, _frame) -> None:
     raise OutOfTime(f"the run took over {TOTAL_BUDGET} s")
 
 
-def measure(workers: int, seconds: float, redis_url: str, log) -> Report:
+def measure(workers: int, seconds: float, redis_url: str, log, threads: int = THREADS) -> Report:
     began = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="leanlane-load-") as workdir,
@@ -451,7 +460,9 @@ def measure(workers: int, seconds: float, redis_url: str, log) -> Report:
         aims = targets(site)
         journey_ids = [journey["id"] for journey in aims.journeys]
         before, answers_before = stored_texts(url, journey_ids)
-        with redis_keys(redis_url), gunicorn(site, workers, {"REDIS_URL": redis_url}) as port:
+        with redis_keys(redis_url), gunicorn(
+            site, workers, {"REDIS_URL": redis_url}, threads
+        ) as port:
             staff = log_in(port, site.staff_email, site.staff_password)
             reviewer = log_in(port, aims.reviewer_email, aims.reviewer_password)
             check_page(port, aims.staff_paths[1], staff, "</html>")
@@ -486,7 +497,8 @@ def measure(workers: int, seconds: float, redis_url: str, log) -> Report:
                 },
             }
             log(
-                f"loading {sum(CLIENTS.values())} clients for {seconds:g} s ({workers} workers) ..."
+                f"loading {sum(CLIENTS.values())} clients for {seconds:g} s "
+                f"({workers} workers x {threads} threads) ..."
             )
             outs = run_load(spec, __file__, slack=15)
         after, answers_after = stored_texts(url, journey_ids)
@@ -506,6 +518,7 @@ def measure(workers: int, seconds: float, redis_url: str, log) -> Report:
         stored,
         answers_after - answers_before,
         workers,
+        threads,
         redis_url,
         seconds,
         {
@@ -529,7 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s of load")
     parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
-    parser.add_argument("--workers", type=int, choices=(2, 4), default=WORKERS)
+    parser.add_argument("--workers", type=int, choices=range(1, 9), default=WORKERS)
+    parser.add_argument(
+        "--threads", type=int, choices=range(1, 9), default=THREADS, help="threads per worker"
+    )
     parser.add_argument(
         "--redis-db", type=int, default=REDIS_DB, help="Redis database number on 127.0.0.1:6379"
     )
@@ -549,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             QUICK_SECONDS if args.quick else SECONDS,
             f"redis://127.0.0.1:6379/{args.redis_db}",
             log,
+            args.threads,
         )
     finally:
         signal.alarm(0)

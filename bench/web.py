@@ -499,8 +499,13 @@ def stored_feedback(url: str, journey_id: int) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def gunicorn(
-    site: Site, workers: int = WORKERS, extra_env: dict[str, str] | None = None
+    site: Site,
+    workers: int = WORKERS,
+    extra_env: dict[str, str] | None = None,
+    threads: int = 1,
 ) -> Iterator[int]:
+    """gunicorn on a free port of 127.0.0.1: sync workers, or threaded ones (gthread) when
+    ``threads`` is above 1."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": site.url,
@@ -517,6 +522,8 @@ def gunicorn(
             "--preload",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
