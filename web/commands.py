@@ -75,8 +75,8 @@ def _add_web_commands(commands: argparse._SubParsersAction) -> None:
         "--fail-stale",
         action="store_true",
         help="mark failed every job whose runner stopped (no heartbeat within "
-        "LEANLANE_JOB_STALE_AFTER seconds, 120 by default) and drop the files kept for retrying "
-        "them after a day; for cron",
+        "LEANLANE_JOB_STALE_AFTER seconds, 120 by default) or whose Redis queue entry is gone, "
+        "and drop the files kept for retrying them after a day; for cron",
     )
     org_archive_cli.add_commands(commands)
     audit_cli.add_commands(commands)
@@ -213,7 +213,7 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _list_jobs(session, args: argparse.Namespace, limit) -> None:
+def _list_jobs(session, args: argparse.Namespace, limit, queue) -> None:
     from workflow.services import accounts, jobs, stale_jobs
 
     org_id = None
@@ -223,7 +223,7 @@ def _list_jobs(session, args: argparse.Namespace, limit) -> None:
             raise UserError(f"no organisation has the slug {args.org!r}")
         org_id = org.id
     found = jobs.recent_jobs(session, org_id=org_id, limit=args.limit)
-    if stale_jobs.fail_stale(session, job_ids=[job.id for job in found], limit=limit):
+    if stale_jobs.fail_stale(session, job_ids=[job.id for job in found], limit=limit, queue=queue):
         session.commit()
     if not found:
         print(f"No jobs for {args.org} yet." if args.org else "No jobs yet.")
@@ -241,13 +241,13 @@ def _list_jobs(session, args: argparse.Namespace, limit) -> None:
         )
 
 
-def _show_job(session, job_id: int, limit) -> None:
+def _show_job(session, job_id: int, limit, queue) -> None:
     from workflow.services import jobs, stale_jobs
 
     job = jobs.job_by_id(session, job_id)
     if job is None:
         raise UserError(f"no job has the id {job_id}")
-    if stale_jobs.fail_stale(session, job_ids=[job_id], limit=limit):
+    if stale_jobs.fail_stale(session, job_ids=[job_id], limit=limit, queue=queue):
         session.commit()
     org = session.get(t.Organisation, job.org_id)
     user = session.get(t.User, job.user_id) if job.user_id else None
@@ -273,10 +273,10 @@ def _show_job(session, job_id: int, limit) -> None:
         print(f"  {label:<13} {value}")
 
 
-def _fail_stale_jobs(session, limit) -> None:
+def _fail_stale_jobs(session, limit, queue) -> None:
     from workflow.services import stale_jobs
 
-    failed = stale_jobs.fail_stale(session, limit=limit)
+    failed = stale_jobs.fail_stale(session, limit=limit, queue=queue)
     dropped = stale_jobs.drop_kept_files(session)
     seconds = round(limit.total_seconds())
     if failed:
@@ -294,19 +294,20 @@ def _fail_stale_jobs(session, limit) -> None:
 
 def _jobs(app, args: argparse.Namespace) -> int:
     from web import database
-    from web.imports import STALE_AFTER
+    from web.imports import STALE_AFTER, job_queue
 
     upgrade(database.engine(app))
     limit = app.extensions[STALE_AFTER]
+    queue = job_queue(app)
     with transaction(database.session_factory(app)) as session:
         if args.fail_stale:
             if args.job_id is not None or args.org:
                 raise UserError("--fail-stale checks every job; give it no id and no --org")
-            _fail_stale_jobs(session, limit)
+            _fail_stale_jobs(session, limit, queue)
         elif args.job_id is not None:
-            _show_job(session, args.job_id, limit)
+            _show_job(session, args.job_id, limit, queue)
         else:
-            _list_jobs(session, args, limit)
+            _list_jobs(session, args, limit, queue)
     return 0
 
 

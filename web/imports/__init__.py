@@ -7,7 +7,7 @@ from flask import Blueprint
 
 from web import database, rendering
 from web.imports.worker import TASK
-from workflow.services.jobs import JobContext, make_runner
+from workflow.services.jobs import JobContext, RqRunner, make_runner
 from workflow.services.stale_jobs import stale_after
 
 bp = Blueprint("imports", __name__)
@@ -32,6 +32,13 @@ def _start_runner(state) -> None:
     )
 
 
+def job_queue(app) -> RqRunner | None:
+    """The app's Redis queue when jobs go to RQ workers: where a stale check asks whether a
+    queued job is still waiting (None when jobs run in-process)."""
+    runner = app.extensions.get(RUNNER)
+    return runner if isinstance(runner, RqRunner) else None
+
+
 from web.imports import views  # noqa: E402
 
-__all__ = ["RUNNER", "STALE_AFTER", "bp", "views"]
+__all__ = ["RUNNER", "STALE_AFTER", "bp", "job_queue", "views"]

@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from web.database import db
 from web.extensions import csrf
-from web.imports import RUNNER, STALE_AFTER, bp
+from web.imports import RUNNER, STALE_AFTER, bp, job_queue
 from web.imports.forms import UploadForm, log_options_form
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
@@ -49,14 +49,19 @@ def _size(limit: int) -> str:
 
 
 def _fail_stale(org_id: int, job_ids: list[int] | None = None) -> None:
-    """Mark the organisation's jobs whose runner stopped as failed, before showing them.
+    """Mark the organisation's jobs whose runner stopped, or whose Redis queue entry is gone,
+    as failed, before showing them.
 
     Its own short transaction; when the database is busy (a running SQLite import holds the
     writer), the jobs are shown as they are and marked on the next look."""
     session = db()
     try:
         failed = stale_jobs.fail_stale(
-            session, org_id=org_id, job_ids=job_ids, limit=current_app.extensions[STALE_AFTER]
+            session,
+            org_id=org_id,
+            job_ids=job_ids,
+            limit=current_app.extensions[STALE_AFTER],
+            queue=job_queue(current_app),
         )
         session.commit()
     except OperationalError as exc:

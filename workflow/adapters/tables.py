@@ -386,6 +386,10 @@ class Job(Base):
     #: When the runner last said the job is still working; a running job whose heartbeat is
     #: older than the stale limit lost its worker (see ``workflow.services.jobs``).
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    #: When the job was last handed to a runner (empty while it waits for its options); an RQ
+    #: queue entry is named after it, and a job queued in Redis whose entry is gone after a
+    #: short grace is marked failed (see ``workflow.services.stale_jobs``).
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
 
 
 class AuditEvent(Base):

@@ -8,7 +8,9 @@ for an upload the request did not keep. Two runners start jobs:
 - :class:`RqRunner`, used when ``REDIS_URL`` is set and the ``rq`` package is installed (the
   ``redis`` extra): the job is queued in Redis and a separate ``rq worker`` runs
   :func:`perform`. If Redis cannot be reached when a job is queued, the job runs in-process
-  instead and the log says so.
+  instead and the log says so. The queue entry is named after the row and its ``queued_at``
+  (:func:`queue_entry_id`), so :meth:`RqRunner.lost` can tell which queued jobs Redis no
+  longer holds (it was flushed, or restarted without persistence).
 
 Both run :func:`run`, so a job behaves the same either way. The job's work happens in its own
 transaction: if it raises, everything it wrote is rolled back and the row is marked ``failed``
@@ -33,7 +35,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,7 @@ __all__ = [
     "make_runner",
     "params_of",
     "perform",
+    "queue_entry_id",
     "recent_jobs",
     "result_of",
     "retry",
@@ -207,7 +210,7 @@ def submit(
     session.add(job)
     session.flush()
     if runner is not None:
-        _start_after_commit(session, runner, job.id)
+        _start_after_commit(session, runner, job)
     return job
 
 
@@ -217,8 +220,7 @@ def start(session: Session, runner: Runner, job: t.Job, params: dict[str, Any]) 
         raise JobFailed("This job has already run.")
     job.params = json.dumps(params)
     job.message = "Waiting to start"
-    session.flush()
-    _start_after_commit(session, runner, job.id)
+    _start_after_commit(session, runner, job)
     return job
 
 
@@ -241,18 +243,21 @@ def retry(session: Session, runner: Runner, job: t.Job) -> t.Job:
     job.error = ""
     job.result = "{}"
     job.started_at = job.finished_at = job.heartbeat_at = None
-    session.flush()
-    _start_after_commit(session, runner, job.id)
+    _start_after_commit(session, runner, job)
     return job
 
 
-def _start_after_commit(session: Session, runner: Runner, job_id: int) -> None:
+def _start_after_commit(session: Session, runner: Runner, job: t.Job) -> None:
+    """Hand ``job`` to ``runner`` once ``session`` commits, stamping when it was handed over
+    (each hand-over gets a queue entry of its own, see :func:`queue_entry_id`)."""
+    job.queued_at = t.utcnow()
+    session.flush()
     pending = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_commit", _start_pending)
         event.listen(session, "after_rollback", _forget_pending)
-    pending.append((runner, job_id))
+    pending.append((runner, job.id))
 
 
 def _start_pending(session: Session) -> None:
@@ -487,6 +492,22 @@ class ThreadRunner:
         self.heartbeat.stop()
 
 
+def queue_entry_id(job_id: int, queued_at: dt.datetime | None) -> str:
+    """The id of the RQ job that runs ``job_id`` for its hand-over at ``queued_at``.
+
+    A new id for every hand-over (a retry is queued afresh), so an entry left by an earlier
+    attempt (in RQ's failed or started registry) is never mistaken for the current one, and
+    anyone reading the row can look the entry up without asking the process that queued it.
+    """
+    if queued_at is None:
+        return f"leanlane-job-{job_id}"
+    return f"leanlane-job-{job_id}-{queued_at:%Y%m%dT%H%M%S%f}"
+
+
+#: RQ statuses of an entry some worker will still run (or is running).
+_RQ_PENDING = frozenset({"queued", "started", "deferred", "scheduled"})
+
+
 class RqRunner:
     """Queues jobs in Redis for ``rq worker`` processes (see ``docs/IMPORTS.md``)."""
 
@@ -498,6 +519,7 @@ class RqRunner:
         fallback: Runner | None = None,
         step_url_template: str = DEFAULT_STEP_URL,
         task: str = "workflow.services.jobs.perform",
+        sessions: sessionmaker[Session] | None = None,
     ) -> None:
         from redis import Redis
         from rq import Queue
@@ -509,6 +531,18 @@ class RqRunner:
         self.fallback = fallback
         self.step_url_template = step_url_template
         self.task = task
+        self.sessions = sessions
+        self._redis_down = False
+
+    def _queued_at(self, job_id: int) -> dt.datetime | None:
+        if self.sessions is None:
+            return None
+        try:
+            with self.sessions() as session:
+                return session.scalar(select(t.Job.queued_at).where(t.Job.id == job_id))
+        except SQLAlchemyError as exc:
+            log.warning("could not read when job %s was queued: %s", job_id, exc)
+            return None
 
     def start(self, job_id: int) -> None:
         from redis.exceptions import RedisError
@@ -518,6 +552,7 @@ class RqRunner:
                 self.task,
                 job_id,
                 self.step_url_template,
+                job_id=queue_entry_id(job_id, self._queued_at(job_id)),
                 job_timeout=RQ_TIMEOUT_SECONDS,
                 result_ttl=0,
                 failure_ttl=7 * 86_400,
@@ -528,6 +563,42 @@ class RqRunner:
                 raise
             log.warning("Redis is unreachable (%s); running job %s in-process", exc, job_id)
             self.fallback.start(job_id)
+
+    def lost(self, queued: Sequence[tuple[int, dt.datetime]]) -> set[int] | None:
+        """Which of the ``(job id, queued_at)`` pairs no worker will ever run: their RQ entry is
+        gone (Redis was flushed or restarted without persistence) or ended without the job
+        starting. ``None`` when Redis cannot be asked: nothing can be told then, and the first
+        such time is logged (once, until Redis answers again)."""
+        from redis.exceptions import RedisError
+        from rq.job import Job
+
+        if not queued:
+            return set()
+        try:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for job_id, queued_at in queued:
+                    pipe.hget(Job.key_for(queue_entry_id(job_id, queued_at)), "status")
+                statuses = pipe.execute()
+        except RedisError as exc:
+            if not self._redis_down:
+                log.warning(
+                    "Redis down: degraded mode; cannot tell whether queued jobs %s are still "
+                    "in the queue (%s)",
+                    [job_id for job_id, _ in queued],
+                    exc,
+                )
+            self._redis_down = True
+            return None
+        self._redis_down = False
+        return {
+            job_id
+            for (job_id, _), status in zip(queued, statuses, strict=True)
+            if status is None or _text(status) not in _RQ_PENDING
+        }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def make_runner(
@@ -556,6 +627,7 @@ def make_runner(
         fallback=threads,
         step_url_template=context.step_url_template,
         task=task,
+        sessions=context.sessions,
     )
 
 

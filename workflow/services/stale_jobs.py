@@ -13,12 +13,18 @@ longer its running claim. The uploaded file is kept, so the job can be tried aga
 (:func:`~workflow.services.jobs.retry`); it is dropped a day later.
 
 Jobs queued in Redis have no heartbeat until an RQ worker claims them: Redis keeps them however
-long the workers take, so they are never failed for waiting.
+long the workers take, so they are never failed for waiting. What can happen to them is that
+Redis loses its queue (flushed, or restarted without persistence): given the runner's ``queue``,
+:func:`fail_stale` also fails the jobs queued for longer than :data:`QUEUE_GRACE` whose queue
+entry is gone, with their file kept for trying again. When Redis cannot be asked, such jobs are
+left as they are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +36,10 @@ __all__ = [
     "DEFAULT_STALE_AFTER",
     "MIN_STALE_AFTER",
     "NEVER_STARTED",
+    "QUEUE_GRACE",
+    "QUEUE_LOST",
     "WORKER_STOPPED",
+    "Queue",
     "drop_kept_files",
     "fail_stale",
     "stale_after",
@@ -47,6 +56,24 @@ NEVER_STARTED = (
     "The server restarted before this import started; nothing of it was saved — upload the "
     "file again."
 )
+
+
+#: A queued job's entry may be missing from Redis this long after it was handed over: the row is
+#: committed before the job is queued, and queueing may wait for Redis before giving up.
+QUEUE_GRACE = dt.timedelta(seconds=30)
+QUEUE_LOST = (
+    "The job queue lost this import before it started (Redis was emptied or restarted); "
+    "nothing of it was saved — try again."
+)
+
+
+class Queue(Protocol):
+    """Where queued jobs wait for a worker (:class:`~workflow.services.jobs.RqRunner`)."""
+
+    def lost(self, queued: Sequence[tuple[int, dt.datetime]]) -> set[int] | None:
+        """The ids among ``(job id, queued_at)`` that no worker will run; ``None`` when the
+        queue cannot be asked."""
+        ...
 
 
 def stale_after(seconds: float | str | None) -> dt.timedelta:
@@ -79,6 +106,16 @@ def _stale(cutoff: dt.datetime):
     ) & (_last_sign_of_life() < cutoff)
 
 
+def _waiting_in_queue(cutoff: dt.datetime):
+    """Jobs handed to a queue before ``cutoff`` that no runner has taken yet."""
+    return (
+        (t.Job.status == QUEUED)
+        & t.Job.heartbeat_at.is_(None)
+        & t.Job.started_at.is_(None)
+        & (t.Job.queued_at < cutoff)
+    )
+
+
 def fail_stale(
     session: Session,
     *,
@@ -86,14 +123,64 @@ def fail_stale(
     job_ids: list[int] | None = None,
     limit: dt.timedelta = DEFAULT_STALE_AFTER,
     now: dt.datetime | None = None,
+    queue: Queue | None = None,
+    queue_grace: dt.timedelta = QUEUE_GRACE,
 ) -> list[int]:
     """Mark the stale jobs (of one organisation, or among ``job_ids``) failed; their ids.
 
-    Reads first and writes only when something is stale, so looking at jobs costs no write in
-    the usual case. Each update repeats the staleness test, so a job whose heartbeat arrived
-    meanwhile is left running. The caller commits.
+    With ``queue``, jobs waiting in it for over ``queue_grace`` whose entry it lost are failed
+    too (:data:`QUEUE_LOST`). Reads first and writes only when something is stale, so looking
+    at jobs costs no write in the usual case (and asks Redis only about jobs still waiting).
+    Each update repeats its test, so a job whose heartbeat arrived, or that a worker took,
+    meanwhile is left alone. The caller commits.
     """
-    cutoff = (now or t.utcnow()) - limit
+    moment = now or t.utcnow()
+    failed = _fail_silent(session, org_id, job_ids, moment - limit, moment)
+    if queue is not None:
+        failed.extend(_fail_lost(session, queue, org_id, job_ids, moment - queue_grace, moment))
+    if failed:
+        session.expire_all()
+    return sorted(failed)
+
+
+def _fail_lost(
+    session: Session,
+    queue: Queue,
+    org_id: int | None,
+    job_ids: list[int] | None,
+    cutoff: dt.datetime,
+    now: dt.datetime,
+) -> list[int]:
+    query = select(t.Job.id, t.Job.queued_at).where(_waiting_in_queue(cutoff))
+    if org_id is not None:
+        query = query.where(t.Job.org_id == org_id)
+    if job_ids is not None:
+        query = query.where(t.Job.id.in_(job_ids))
+    waiting = [(job_id, queued_at) for job_id, queued_at in session.execute(query).all()]
+    lost = queue.lost(waiting) if waiting else None
+    if not lost:
+        return []
+    stamps = {job_id: queued_at for job_id, queued_at in waiting if job_id in lost}
+    failed: list[int] = []
+    for job_id, queued_at in sorted(stamps.items()):
+        changed = session.execute(
+            update(t.Job)
+            .where(t.Job.id == job_id, t.Job.queued_at == queued_at, _waiting_in_queue(cutoff))
+            .values(status=FAILED, message=QUEUE_LOST, error=QUEUE_LOST, finished_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            failed.append(job_id)
+    return failed
+
+
+def _fail_silent(
+    session: Session,
+    org_id: int | None,
+    job_ids: list[int] | None,
+    cutoff: dt.datetime,
+    now: dt.datetime,
+) -> list[int]:
     query = select(t.Job.id, t.Job.status).where(_stale(cutoff))
     if org_id is not None:
         query = query.where(t.Job.org_id == org_id)
@@ -108,14 +195,12 @@ def fail_stale(
         changed = session.execute(
             update(t.Job)
             .where(t.Job.id.in_(ids), t.Job.status == status, _stale(cutoff))
-            .values(status=FAILED, message=message, error=message, finished_at=now or t.utcnow())
+            .values(status=FAILED, message=message, error=message, finished_at=now)
             .returning(t.Job.id)
             .execution_options(synchronize_session=False)
         )
         failed.extend(changed.scalars())
-    if failed:
-        session.expire_all()
-    return sorted(failed)
+    return failed
 
 
 def drop_kept_files(
