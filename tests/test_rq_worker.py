@@ -451,8 +451,14 @@ def test_leanlane_jobs_fail_stale_fails_the_jobs_of_a_flushed_queue(
     fresh = _queued_row(session, org, queued_age=1)
 
     assert main(["jobs", "--fail-stale"]) == 0
-    assert "Marked 1 job failed" in capsys.readouterr().out
+    assert (
+        f"Marked 1 job failed (no heartbeat for over 120 s, or lost from the Redis queue): "
+        f"{lost.id}"
+    ) in capsys.readouterr().out
     session.expire_all()
     assert session.get(t.Job, lost.id).message == stale_jobs.QUEUE_LOST
     assert session.get(t.Job, fresh.id).status == "queued"
+
+    assert main(["jobs", "--fail-stale"]) == 0
+    assert "every queued one is still in the Redis queue" in capsys.readouterr().out
     assert session.scalar(select(func.count()).select_from(t.Job)) == 2

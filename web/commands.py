@@ -279,13 +279,21 @@ def _fail_stale_jobs(session, limit, queue) -> None:
     failed = stale_jobs.fail_stale(session, limit=limit, queue=queue)
     dropped = stale_jobs.drop_kept_files(session)
     seconds = round(limit.total_seconds())
+    why = f"no heartbeat for over {seconds} s"
+    if queue is not None:
+        why += ", or lost from the Redis queue"
     if failed:
         print(
-            f"Marked {len(failed)} job{'s' if len(failed) != 1 else ''} failed (no heartbeat "
-            f"for over {seconds} s): {', '.join(map(str, failed))}"
+            f"Marked {len(failed)} job{'s' if len(failed) != 1 else ''} failed ({why}): "
+            f"{', '.join(map(str, failed))}"
         )
-    else:
+    elif queue is None:
         print(f"No stale jobs (every queued or running job beat within {seconds} s).")
+    else:
+        print(
+            f"No stale jobs (every running job beat within {seconds} s, and every queued one "
+            "is still in the Redis queue)."
+        )
     if dropped:
         print(
             f"Dropped the kept file of {dropped} job{'s' if dropped != 1 else ''} failed a day ago."
