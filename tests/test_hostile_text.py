@@ -10,6 +10,8 @@ the JSON API, the SVG maps and the CSV export are read, and an HTML/XML parser c
 payload became an element, an attribute, an event handler or a URL, and that no template was
 evaluated. Each payload carries a marker, so what is found is traced to its payload.
 
+E-mail addresses built from the same payloads are swept in ``test_hostile_email``.
+
 The counts (fields x payloads x pages) are printed with ``pytest -s``.
 """
 
@@ -73,6 +75,12 @@ TEXT_KEYS = {
     "label",
 }
 TEXT_LISTS = {"systems", "outputs", "inputs"}
+
+
+def marked(text: str) -> bool:
+    """Whether ``text`` carries a marker, in any case (e-mail addresses are stored lower-case)."""
+    upper = text.upper()
+    return any(m in upper for m in MARKERS)
 
 
 def hostile(group: int, original: str = "") -> str:
@@ -219,7 +227,7 @@ def html_problems(text: str) -> list[str]:
         for attribute, value in element.attrib.items():
             if attribute.lower().startswith("on"):
                 problems.append(f"event handler {attribute}={value[:60]!r} on <{element.tag}>")
-            if any(m in attribute for m in MARKERS) or attribute in ("data-x",):
+            if marked(attribute) or attribute in ("data-x",):
                 problems.append(f"attribute {attribute!r} made on <{element.tag}>")
             if attribute.lower() in URL_ATTRIBUTES and _script_url(value):
                 problems.append(f"{attribute}={value[:60]!r} on <{element.tag}>")
@@ -227,7 +235,7 @@ def html_problems(text: str) -> list[str]:
             own = (element.text or "") + " ".join(element.attrib.values())
             if element.tag == "textarea":
                 own = " ".join(element.attrib.values())
-            if any(m in own for m in MARKERS):
+            if marked(own):
                 problems.append(f"<{element.tag}> made by a payload: {own[:80]!r}")
     if EVALUATED in text:
         problems.append(f"template syntax was evaluated ({EVALUATED} on the page)")
@@ -258,7 +266,8 @@ def svg_problems(data: bytes) -> list[str]:
 
 
 def shown(text: str) -> set[str]:
-    return {m for m in MARKERS if m in text}
+    upper = text.upper()
+    return {m for m in MARKERS if m in upper}
 
 
 class Sweep:
@@ -296,7 +305,7 @@ def csv_problems(text: str) -> list[str]:
     problems = []
     for row in csv.reader(io.StringIO(text)):
         for cell in row:
-            if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and any(m in cell for m in MARKERS):
+            if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and marked(cell):
                 problems.append(f"formula cell {cell[:60]!r}")
     return problems
 
@@ -337,40 +346,46 @@ def test_no_stored_text_becomes_markup_on_any_page_for_any_role(hostile_site, gr
     assert sweep.pages_with_payloads >= 20
 
 
+def read_api_and_exports(app, world, name: str, sweep: Sweep) -> None:
+    """Every JSON API GET route with an admin's token, the SVG maps and the steps CSV export
+    of organisation ``name``, into ``sweep``."""
+    admin = world.orgs[name]["users"]["admin"]
+    with database.session_factory(app)() as session:
+        from workflow.adapters import tables as t
+
+        token = api_tokens.create_token(session, session.get(t.User, admin.id), "sweep")[1]
+        session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    values = world.values("api", name)
+    values["process_id"] = world.orgs[name]["claims"].id
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(API_PREFIX) or "GET" not in rule.methods:
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            path = url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
+        response = client.get(path, headers=headers)
+        assert response.status_code < 500, path
+        if response.status_code == 200 and "json" in response.content_type:
+            assert response.headers.get("X-Content-Type-Options") == "nosniff", path
+        sweep.read(f"api {path}", response)
+    process_id = world.orgs[name]["claims"].id
+    browser = client_for(app, admin)
+    for view in ("map", "blueprint", "heatmap"):
+        response = client.get(
+            f"/api/v1/processes/{process_id}/render?view={view}&format=svg", headers=headers
+        )
+        sweep.read(f"svg {view}", response)
+    sweep.read("csv export", browser.get(f"/processes/{process_id}/export.csv"))
+
+
 def test_api_svg_and_csv_outputs_carry_the_text_inertly(hostile_site):
     app, world = hostile_site
     sweep = Sweep()
     for name in ("Alpha", "Beta"):
-        admin = world.orgs[name]["users"]["admin"]
-        with database.session_factory(app)() as session:
-            from workflow.adapters import tables as t
-
-            token = api_tokens.create_token(session, session.get(t.User, admin.id), "sweep")[1]
-            session.commit()
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        values = world.values("api", name)
-        values["process_id"] = world.orgs[name]["claims"].id
-        for rule in app.url_map.iter_rules():
-            if not rule.endpoint.startswith(API_PREFIX) or "GET" not in rule.methods:
-                continue
-            with app.test_request_context():
-                from flask import url_for
-
-                path = url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
-            response = client.get(path, headers=headers)
-            assert response.status_code < 500, path
-            if response.status_code == 200 and "json" in response.content_type:
-                assert response.headers.get("X-Content-Type-Options") == "nosniff", path
-            sweep.read(f"api {path}", response)
-        process_id = world.orgs[name]["claims"].id
-        browser = client_for(app, admin)
-        for view in ("map", "blueprint", "heatmap"):
-            response = client.get(
-                f"/api/v1/processes/{process_id}/render?view={view}&format=svg", headers=headers
-            )
-            sweep.read(f"svg {view}", response)
-        sweep.read("csv export", browser.get(f"/processes/{process_id}/export.csv"))
+        read_api_and_exports(app, world, name, sweep)
     print(
         f"\nstored XSS, API/SVG/CSV: {len(world.fields)} kinds of field x {len(MARKERS)} "
         f"payloads x {sweep.pages} responses; problems: {len(sweep.problems)}"

@@ -53,6 +53,22 @@ def test_a_bad_admin_address_is_refused_and_nothing_is_created(cli_env, capsys, 
     assert session.scalar(select(t.Organisation.id)) is None
 
 
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("<svg/onload=alert(1)>@x.org", "the character “<”"),
+        ("boss@x.org\u202e", "direction-changing characters (U+202E)"),
+    ],
+)
+def test_a_hostile_admin_address_is_refused_saying_what_is_wrong(
+    cli_env, capsys, session, address, words
+):
+    assert main(["add-organisation", "Gamma", "--admin-email", address]) == 2
+    err = capsys.readouterr().err
+    assert "An e-mail address cannot contain" in err and words in err
+    assert session.scalar(select(t.Organisation.id)) is None
+
+
 def test_set_password_from_standard_input(cli_env, capsys, make, client, monkeypatch):
     user = make.user(make.org(), "staff")
     monkeypatch.setattr("sys.stdin", io.StringIO("a brand new secret\n"))

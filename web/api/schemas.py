@@ -388,7 +388,9 @@ class FeedbackSchema(Schema):
         metadata={"description": "Customer Effort Score, 1 (hard) to 7 (easy)."},
     )
     text = Text(load_default="", validate=validate.Length(max=20_000))
-    email = Text(load_default="", validate=validate.Length(max=1000))
+    # Not Text: an address with a control character is refused by the service with a message,
+    # never quietly stored as another address.
+    email = fields.String(load_default="", validate=validate.Length(max=1000))
     consent = fields.Boolean(load_default=False)
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,6 +29,7 @@ __all__ = [
     "authenticate",
     "create_organisation",
     "create_user",
+    "email_problem",
     "end_sessions",
     "found_organisation",
     "hash_password",
@@ -49,7 +51,14 @@ ROLE_WORDS = {
 }
 MIN_PASSWORD_LENGTH = 10
 INVITE_DAYS = 7
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+#: The shape of an address: a local part of at most 64 characters, one "@", a domain with a dot.
+EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
+MAX_EMAIL = 254
+#: Characters RFC 5322 allows in an address only inside quotes or as punctuation between
+#: addresses. A mail client or server would read ``a,b@x.org`` as two recipients, and
+#: ``<svg/onload=x>@x.org`` or ``=hyperlink("e")@x.org`` as another address than the one shown;
+#: no real address needs them, so they are refused where an address is entered.
+EMAIL_REFUSED = frozenset('<>()[]\\,;:"')
 
 _hasher = PasswordHasher()
 #: Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong
@@ -73,10 +82,40 @@ def slugify(text: str) -> str:
     return slug[:80] or "organisation"
 
 
+def _describe(ch: str) -> str:
+    if ch.isspace():
+        return "spaces or line breaks"
+    if unicodedata.category(ch) == "Cc":
+        return f"control characters (U+{ord(ch):04X})"
+    if unicodedata.category(ch)[0] in "CZ":
+        return f"invisible or direction-changing characters (U+{ord(ch):04X})"
+    return f"the character “{ch}”"
+
+
+def email_problem(email: str) -> str | None:
+    """Why ``email`` (already stripped) cannot be stored as an address, or None when it can.
+
+    Letters and digits of any script, dots and the other characters RFC 5322 allows unquoted
+    (``' + - _ = { } / ! # $ % & * ? ^ ` | ~``) are kept, so plus-tags, hyphens, subdomains
+    and long top-level domains pass. Control, format (bidi overrides, zero-width) and space
+    characters are refused: an address shown in a page, a CSV file or a mail header must read
+    as what it is.
+    """
+    for ch in email:
+        if ch in EMAIL_REFUSED or ch.isspace() or unicodedata.category(ch)[0] in "CZ":
+            return f"An e-mail address cannot contain {_describe(ch)}."
+    if len(email) > MAX_EMAIL:
+        return f"An e-mail address has at most {MAX_EMAIL} characters."
+    if not EMAIL_PATTERN.match(email):
+        return "Enter an e-mail address like name@example.org."
+    return None
+
+
 def _clean_email(email: str) -> str:
     email = email.strip().lower()
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        raise InvalidInput("Enter an e-mail address like name@example.org.", "email")
+    problem = email_problem(email)
+    if problem:
+        raise InvalidInput(problem, "email")
     return email
 
 

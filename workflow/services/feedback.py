@@ -25,7 +25,7 @@ from workflow import model as engine
 from workflow.adapters import repository as repo
 from workflow.adapters import tables as t
 from workflow.model import CES_SCALE
-from workflow.services.accounts import EMAIL_PATTERN
+from workflow.services.accounts import email_problem
 from workflow.services.errors import InvalidInput
 from workflow.services.paging import PageLinks, window
 from workflow.services.words import CUSTOMER_CATEGORIES, customer_phrase
@@ -62,7 +62,6 @@ __all__ = [
 
 #: Longest "What happened?" text accepted, in characters.
 MAX_TEXT = 2000
-MAX_EMAIL = 254
 MAX_TOKEN = 64
 CHANGES_PER_PAGE = 20
 
@@ -276,8 +275,9 @@ def _clean_email(email: str, consent: bool, errors: dict[str, str]) -> str | Non
                 "Enter your e-mail address so we can tell you what changed, or untick the box."
             )
         return None
-    if len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email):
-        errors["email"] = "Enter an e-mail address like name@example.org."
+    problem = email_problem(email)
+    if problem:
+        errors["email"] = problem
         return None
     if not consent:
         errors["consent"] = (

@@ -5,21 +5,28 @@ promised for a change that was rolled back. Sending is separate (``leanlane send
 the outbox page) and only happens when an SMTP server is configured; until then messages wait.
 Each attempt is counted; a message that failed :data:`MAX_ATTEMPTS` times is left alone so
 one bad address cannot block the queue.
+
+A message goes to exactly the one address stored with it: an address that a mail server would
+read as something else (two recipients, a display name, a comment, a control character, as
+could come from an organisation archive or an older release) is never handed to the server,
+and the subject is always a single line, so no stored text can add a header or a recipient.
 """
 
 from __future__ import annotations
 
 import smtplib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import getaddresses, make_msgid
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
 from workflow.services import audit
+from workflow.services.accounts import email_problem
 from workflow.services.paging import PageLinks, window
 
 __all__ = [
@@ -28,11 +35,13 @@ __all__ = [
     "SendReport",
     "Sender",
     "SmtpSettings",
+    "one_line",
     "outbox_page",
     "queue_message",
     "queued_count",
     "send_queued",
     "smtp_sender",
+    "undeliverable",
 ]
 
 #: Failed attempts after which a message is no longer retried.
@@ -77,11 +86,30 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
+def undeliverable(address: str) -> str | None:
+    """Why a message must not be handed to a mail server for ``address``, or None.
+
+    The address must pass the same check as where addresses are entered, and a mail parser
+    must read it back as exactly that one address (``a,b@x.org`` would be two recipients).
+    """
+    problem = email_problem(address)
+    if problem is None and getaddresses([address]) != [("", address)]:
+        problem = "A mail server would read it as another address."
+    return f"Not sent: {address!r} is not a plain e-mail address. {problem}" if problem else None
+
+
+def one_line(text: str) -> str:
+    """``text`` as one header line: line breaks and other control or format characters
+    become spaces, runs of spaces one."""
+    kept = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    return " ".join(kept.split())
+
+
 def _email(settings: SmtpSettings, row: t.OutboxMessage) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = row.to_email
-    message["Subject"] = row.subject
+    message["Subject"] = one_line(row.subject)
     domain = settings.sender.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(f"outbox{row.id}", domain=domain)
     message.set_content(row.body)
@@ -98,7 +126,8 @@ def smtp_sender(settings: SmtpSettings) -> Sender:
                 smtp.starttls()
             if settings.username:
                 smtp.login(settings.username, settings.password)
-            smtp.send_message(_email(settings, row))
+            # The recipient is given, not read back from the To header.
+            smtp.send_message(_email(settings, row), to_addrs=[row.to_email])
 
     return send
 
@@ -151,6 +180,14 @@ def send_queued(
     errors: list[str] = []
     for row in session.scalars(query):
         row.attempts += 1
+        refused = undeliverable(row.to_email)
+        if refused:
+            # It would fail the same way every time: given up on at once.
+            failed += 1
+            row.attempts = MAX_ATTEMPTS
+            row.last_error = refused[:1000]
+            errors.append(refused)
+            continue
         try:
             sender(row)
         except (OSError, smtplib.SMTPException) as exc:
