@@ -247,6 +247,27 @@ def test_only_journeys_are_found_by_their_public_token(session, claim):
     assert feedback.find_journey(session, "planted-token") is None
 
 
+def test_a_journey_read_by_its_token_in_one_query_shows_what_describing_it_shows(session, claim):
+    journey, employee = claim
+    found = feedback.journey_at(session, journey.public_token)
+    described = feedback.describe_journey(session, journey)
+    assert found == described and found.row.id == journey.id
+    assert [step.words for step in found.steps] == CLAIM_STEPS
+    assert found.process is not None and "claim_form" in found.process
+    for token in ("no-such-token", "x" * 200, "", None):
+        assert feedback.journey_at(session, token) is None
+    employee.public_token = "planted-token"
+    session.commit()
+    assert feedback.journey_at(session, "planted-token") is None
+
+
+def test_a_journey_without_its_current_version_is_not_found_by_its_token(session, claim):
+    journey = claim[0]
+    journey.current_version += 1
+    session.commit()
+    assert feedback.journey_at(session, journey.public_token) is None
+
+
 def test_changes_list_decided_flags_of_the_journey_and_of_the_steps_serving_it(session, claim):
     journey, employee = claim
     mine = submit_feedback(session, journey, "claim_form", "asked_twice", 2, "Same form twice.")

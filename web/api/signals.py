@@ -226,11 +226,11 @@ def flag_status(data: dict, flag_id: int):
 # --- public feedback ---------------------------------------------------------------------
 
 
-def _journey_or_404(token: str) -> t.Process:
-    row = feedback.find_journey(db(), token)
-    if row is None:
+def _journey_or_404(token: str) -> feedback.PublicJourney:
+    public = feedback.journey_at(db(), token)
+    if public is None:
         fail(404, "There is no journey behind this link.")
-    return row
+    return public
 
 
 def _feedback_limit() -> str:
@@ -243,7 +243,7 @@ def _feedback_limit() -> str:
 def public_journey(token: str):
     """What a customer may give feedback on: the journey's customer-visible steps and the
     kinds of trouble they can name. No token needed."""
-    public = feedback.describe_journey(db(), _journey_or_404(token))
+    public = _journey_or_404(token)
     return {
         "organisation": public.organisation,
         "name": public.name,
@@ -266,13 +266,14 @@ def public_feedback(data: dict, token: str):
     try:
         receipt = feedback.submit_feedback(
             db(),
-            journey,
+            journey.row,
             data["step"],
             data["category"],
             data["score"],
             data["text"],
             data["email"],
             data["consent"],
+            current=journey.process,
         )
     except feedback.InvalidFeedback as exc:
         fail(422, str(exc), fields=exc.errors)

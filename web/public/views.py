@@ -74,13 +74,18 @@ def _journey_or_404(token: str):
     return row
 
 
+def _public_or_404(token: str) -> feedback.PublicJourney:
+    public = feedback.journey_at(db(), token)
+    if public is None:
+        abort(404)
+    return public
+
+
 @bp.route("/j/<token>", methods=["GET", "POST"])
 @limiter.limit(_feedback_limit, methods=["POST"])
 def journey(token: str):
     session_db = db()
-    row = _journey_or_404(token)
-    current = feedback.current_process(session_db, row)
-    public = feedback.describe_journey(session_db, row, current)
+    public = _public_or_404(token)
     form = feedback_form(public)
     if form.validate_on_submit():
         if form.is_spam:
@@ -95,7 +100,7 @@ def journey(token: str):
                 form.text.data or "",
                 form.email.data or "",
                 bool(form.consent.data),
-                current=current,
+                current=public.process,
             )
         except feedback.InvalidFeedback as refused:
             for name, message in refused.errors.items():
@@ -120,7 +125,7 @@ def journey(token: str):
 
 @bp.get("/j/<token>/thanks")
 def thanks(token: str):
-    public = feedback.describe_journey(db(), _journey_or_404(token))
+    public = _public_or_404(token)
     will_write = bool(session.pop(_THANKS_KEY, False))
     return render_template("public/thanks.html", journey=public, will_write=will_write)
 
@@ -128,10 +133,9 @@ def thanks(token: str):
 @bp.get("/j/<token>/changes")
 def changes(token: str):
     session_db = db()
-    row = _journey_or_404(token)
-    public = feedback.describe_journey(session_db, row)
+    public = _public_or_404(token)
     page = request.args.get("page", 1, type=int) or 1
-    found = feedback.published_changes(session_db, row, page)
+    found = feedback.published_changes(session_db, public.row, page)
     if page > found.pages:
         abort(404)
     return render_template("public/changes.html", journey=public, changes=found)
@@ -171,7 +175,7 @@ def _image(data: bytes, mimetype: str):
 
 @bp.get("/j/<token>/poster")
 def poster(token: str):
-    public = feedback.describe_journey(db(), _journey_or_404(token))
+    public = _public_or_404(token)
     url = _public_url(token)
     parts = urlsplit(url)
     return render_template(

@@ -18,7 +18,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow import model as engine
@@ -55,6 +55,7 @@ __all__ = [
     "customer_steps",
     "describe_journey",
     "find_journey",
+    "journey_at",
     "published_changes",
     "severity_for",
     "submit_feedback",
@@ -97,12 +98,14 @@ class CustomerStep:
 
 @dataclass(frozen=True)
 class PublicJourney:
-    """What the public page of a journey may show, and nothing more."""
+    """What the public page of a journey may show, and nothing more (``process``, the version
+    it shows, is kept to check a customer's answer against, never shown whole)."""
 
     row: t.Process
     organisation: str
     name: str
     steps: tuple[CustomerStep, ...]
+    process: engine.Process | None = field(default=None, repr=False, compare=False)
 
     @property
     def statement(self) -> str:
@@ -210,20 +213,47 @@ def current_process(session: Session, row: t.Process) -> engine.Process:
     return repo.parse_document(repo.current_version(session, row).document).process
 
 
-def describe_journey(
-    session: Session, row: t.Process, process: engine.Process | None = None
-) -> PublicJourney:
-    """A journey's public face: organisation, name and customer-visible steps (of ``process``,
-    the current version, when the caller has read it already)."""
-    organisation = session.get(t.Organisation, row.org_id)
-    if process is None:
-        process = current_process(session, row)
+def _public(row: t.Process, organisation: str, process: engine.Process) -> PublicJourney:
     return PublicJourney(
         row=row,
-        organisation=organisation.name if organisation else "",
+        organisation=organisation,
         name=row.name,
         steps=tuple(customer_steps(process)),
+        process=process,
     )
+
+
+def describe_journey(session: Session, row: t.Process) -> PublicJourney:
+    """A journey's public face: organisation, name and customer-visible steps."""
+    organisation = session.get(t.Organisation, row.org_id)
+    return _public(row, organisation.name if organisation else "", current_process(session, row))
+
+
+def journey_at(session: Session, token: str) -> PublicJourney | None:
+    """The public face of the journey behind a public token, read in one query (customers
+    open and post its form more than any other page); None for any other token, and for a
+    journey without a version to show."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    found = session.execute(
+        select(t.Process, t.Organisation.name, t.ProcessVersion.document)
+        .join(t.Organisation, t.Organisation.id == t.Process.org_id)
+        .join(
+            t.ProcessVersion,
+            and_(
+                t.ProcessVersion.process_id == t.Process.id,
+                t.ProcessVersion.number == t.Process.current_version,
+            ),
+        )
+        .where(
+            t.Process.public_token == token,
+            t.Process.perspective == Perspective.CUSTOMER_JOURNEY.value,
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    row, organisation, document = found
+    return _public(row, organisation, repo.parse_document(document).process)
 
 
 def severity_for(score: int | None, category: FlagCategory) -> int:
