@@ -188,6 +188,19 @@ def _upload(client) -> int:
     return int(re.search(r"/jobs/(\d+)", response.headers["Location"]).group(1))
 
 
+def _retry_on_a_fresh_worker(client, rq_app, redis, job_id, database_url, tmp_path) -> t.Job:
+    """Press Try again, check the job waits in the queue, and let a new worker run it."""
+    assert client.post(f"/jobs/{job_id}/retry").status_code == 302
+    assert _entry_status(redis, _job(rq_app, job_id)) == "queued"
+    assert client.get(f"/jobs/{job_id}.json").get_json()["status"] == "queued"
+    log = tmp_path / "fresh-worker.log"
+    with _rq_worker(_worker_environment(database_url, tmp_path), log, burst=True) as worker:
+        assert worker.wait(WAIT) == 0, log.read_text(errors="replace")
+    done = _job(rq_app, job_id)
+    assert done.status == "done", done.error
+    return done
+
+
 def _job(rq_app, job_id: int) -> t.Job:
     with database.session_factory(rq_app)() as session:
         return session.get(t.Job, job_id)
@@ -270,14 +283,7 @@ def test_a_real_rq_worker_killed_mid_import_stores_nothing_and_try_again_complet
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "nothing of it was saved" in page and "Try again" in page
 
-    assert client.post(f"/jobs/{job_id}/retry").status_code == 302
-    assert _entry_status(redis, _job(rq_app, job_id)) == "queued"
-    fresh = _worker_environment(database_url, tmp_path)
-    with _rq_worker(fresh, tmp_path / "fresh-worker.log", burst=True) as worker:
-        assert worker.wait(WAIT) == 0
-
-    done = _job(rq_app, job_id)
-    assert done.status == "done", done.error
+    done = _retry_on_a_fresh_worker(client, rq_app, redis, job_id, database_url, tmp_path)
     assert _processes(rq_app, org) == [p["key"] for p in jobs.result_of(done)["processes"]]
     assert len(_processes(rq_app, org)) == 1
     assert "Try again" not in client.get(f"/jobs/{job_id}").get_data(as_text=True)
@@ -401,13 +407,7 @@ def test_a_flushed_queue_fails_its_jobs_after_the_grace_and_try_again_completes(
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "The job queue lost this import" in page and "Try again" in page
 
-    assert client.post(f"/jobs/{job_id}/retry").status_code == 302
-    assert _entry_status(redis, _job(rq_app, job_id)) == "queued"
-    assert client.get(f"/jobs/{job_id}.json").get_json()["status"] == "queued"
-    log = tmp_path / "worker.log"
-    with _rq_worker(_worker_environment(database_url, tmp_path), log, burst=True) as worker:
-        assert worker.wait(WAIT) == 0, log.read_text(errors="replace")
-    assert _job(rq_app, job_id).status == "done"
+    _retry_on_a_fresh_worker(client, rq_app, redis, job_id, database_url, tmp_path)
     assert len(_processes(rq_app, org)) == 1
 
 

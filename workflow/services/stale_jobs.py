@@ -26,7 +26,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.adapters import tables as t
@@ -143,6 +143,15 @@ def fail_stale(
     return sorted(failed)
 
 
+def _scoped(query: Select, org_id: int | None, job_ids: list[int] | None) -> Select:
+    """``query`` limited to one organisation's jobs, or to ``job_ids``, when given."""
+    if org_id is not None:
+        query = query.where(t.Job.org_id == org_id)
+    if job_ids is not None:
+        query = query.where(t.Job.id.in_(job_ids))
+    return query
+
+
 def _fail_lost(
     session: Session,
     queue: Queue,
@@ -151,11 +160,9 @@ def _fail_lost(
     cutoff: dt.datetime,
     now: dt.datetime,
 ) -> list[int]:
-    query = select(t.Job.id, t.Job.queued_at).where(_waiting_in_queue(cutoff))
-    if org_id is not None:
-        query = query.where(t.Job.org_id == org_id)
-    if job_ids is not None:
-        query = query.where(t.Job.id.in_(job_ids))
+    query = _scoped(
+        select(t.Job.id, t.Job.queued_at).where(_waiting_in_queue(cutoff)), org_id, job_ids
+    )
     waiting = [(job_id, queued_at) for job_id, queued_at in session.execute(query).all()]
     lost = queue.lost(waiting) if waiting else None
     if not lost:
@@ -181,11 +188,7 @@ def _fail_silent(
     cutoff: dt.datetime,
     now: dt.datetime,
 ) -> list[int]:
-    query = select(t.Job.id, t.Job.status).where(_stale(cutoff))
-    if org_id is not None:
-        query = query.where(t.Job.org_id == org_id)
-    if job_ids is not None:
-        query = query.where(t.Job.id.in_(job_ids))
+    query = _scoped(select(t.Job.id, t.Job.status).where(_stale(cutoff)), org_id, job_ids)
     found = session.execute(query).all()
     failed: list[int] = []
     for status, message in ((RUNNING, WORKER_STOPPED), (QUEUED, NEVER_STARTED)):
