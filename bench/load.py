@@ -68,6 +68,7 @@ from bench.web import (  # noqa: E402
     _request,
     check_page,
     gunicorn,
+    in_process,
     libraries,
     log_in,
     postgres_admin_url,
@@ -87,6 +88,8 @@ QUICK_SECONDS = 8.0
 #: Load before measuring: long enough for every worker to measure the organisation once (about
 #: half a second of CPU each), so the figures are the steady state a running server sees.
 WARM_UP = 3.0
+#: Requests per round of the in-process timing that tells how fast the machine is.
+REFERENCE_RUNS = 50
 #: Time each customer connection has to fetch its form before the load starts.
 FORM_FETCH = 0.5
 #: Everything (seeding, server start, load, checks, clean-up) must end within this.
@@ -338,6 +341,8 @@ class Report:
     seconds: float
     pages: dict[str, int]
     machine: dict[str, str]
+    #: Milliseconds a request takes in-process, one at a time: how fast this machine is.
+    reference: dict[str, float]
     when: str
     elapsed: float
 
@@ -375,6 +380,13 @@ class Report:
             f"review dashboards: {self.pages['reviewer']} processes; feedback: "
             f"{self.pages['feedback']} public journeys",
         ]
+        notes.append(
+            "this machine's speed: through the Flask test client, one request at a time on the "
+            f"same database, `GET /healthz` took {self.reference['ceiling']:.2f} ms and the "
+            f"staff member's largest process page {self.reference['process page']:.2f} ms "
+            "(`bench/web.py` reports the same two figures: they tell a slower machine from "
+            "slower code)"
+        )
         for figure in [*self.kinds, self.overall]:
             if figure.failures:
                 notes.append(f"{figure.kind}: first errors {figure.failures}")
@@ -502,6 +514,8 @@ def measure(workers: int, seconds: float, redis_url: str, log, threads: int = TH
             )
             outs = run_load(spec, __file__, slack=15)
         after, answers_after = stored_texts(url, journey_ids)
+        log("timing requests one at a time in-process, as a measure of this machine's speed ...")
+        reference = in_process(site, REFERENCE_RUNS)
     accepted = [(a["journey"], a["text"]) for a in outs["feedback"]["accepted"]]
     stored = sum(1 for item in accepted if item in after and item not in before)
     kinds = [figures(LABELS[k], CLIENTS[k], seconds, outs[k]) for k in KINDS]
@@ -527,6 +541,7 @@ def measure(workers: int, seconds: float, redis_url: str, log, threads: int = TH
             "feedback": len(aims.journeys),
         },
         _machine(),
+        reference,
         dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         time.perf_counter() - began,
     )
