@@ -25,7 +25,9 @@ read):
 Afterwards every accepted feedback (a redirect to the thank-you page) must be in the database
 as a customer flag with its own text, with a CES answer. The run reports requests/s, p50, p95
 and p99 latency (queueing included), 5xx answers and errors per kind and overall. The whole run
-stops by itself within 60 s (the load lasts 15 s, 8 s with ``--quick``).
+stops by itself within 60 s (the load lasts 15 s, 8 s with ``--quick``). Last, ``/healthz`` and
+the largest process page are timed in-process one request at a time, as ``bench/web.py`` does:
+a slower virtual machine shows there, not only in the latency.
 
     python bench/load.py              # updates the load section of docs/BENCHMARKS.md
     python bench/load.py --quick      # about 10 s of load
