@@ -59,6 +59,8 @@ MAX_EMAIL = 254
 #: ``<svg/onload=x>@x.org`` or ``=hyperlink("e")@x.org`` as another address than the one shown;
 #: no real address needs them, so they are refused where an address is entered.
 EMAIL_REFUSED = frozenset('<>()[]\\,;:"')
+#: Opens an RFC 2047 encoded word, which mail headers decode (see :func:`email_problem`).
+ENCODED_WORD = "=?"
 
 _hasher = PasswordHasher()
 #: Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong
@@ -99,11 +101,14 @@ def email_problem(email: str) -> str | None:
     (``' + - _ = { } / ! # $ % & * ? ^ ` | ~``) are kept, so plus-tags, hyphens, subdomains
     and long top-level domains pass. Control, format (bidi overrides, zero-width) and space
     characters are refused: an address shown in a page, a CSV file or a mail header must read
-    as what it is.
+    as what it is. So is ``=?``, which opens an RFC 2047 encoded word: a mail library would
+    decode ``=?utf-8?q?...?=`` in a header into any text, line breaks included.
     """
     for ch in email:
         if ch in EMAIL_REFUSED or ch.isspace() or unicodedata.category(ch)[0] in "CZ":
             return f"An e-mail address cannot contain {_describe(ch)}."
+    if ENCODED_WORD in email:
+        return f"An e-mail address cannot contain “{ENCODED_WORD}”."
     if len(email) > MAX_EMAIL:
         return f"An e-mail address has at most {MAX_EMAIL} characters."
     if not EMAIL_PATTERN.match(email):

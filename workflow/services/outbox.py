@@ -18,6 +18,8 @@ import smtplib
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email import policy
+from email.errors import HeaderParseError
 from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 
@@ -93,16 +95,30 @@ def undeliverable(address: str) -> str | None:
     must read it back as exactly that one address (``a,b@x.org`` would be two recipients).
     """
     problem = email_problem(address)
-    if problem is None and getaddresses([address]) != [("", address)]:
+    if problem is None and not _read_back_as(address):
         problem = "A mail server would read it as another address."
     return f"Not sent: {address!r} is not a plain e-mail address. {problem}" if problem else None
 
 
+def _read_back_as(address: str) -> bool:
+    """Whether the parsers that build and read the message see exactly ``address``: the
+    address list parser, and the header parser that fills the To header (it also decodes
+    encoded words)."""
+    if getaddresses([address]) != [("", address)]:
+        return False
+    try:
+        parsed = policy.default.header_factory("To", address).addresses
+    except (ValueError, HeaderParseError):
+        return False
+    return len(parsed) == 1 and parsed[0].display_name == "" and parsed[0].addr_spec == address
+
+
 def one_line(text: str) -> str:
     """``text`` as one header line: line breaks and other control or format characters
-    become spaces, runs of spaces one."""
+    become spaces, runs of spaces one, and ``=?`` (which opens an encoded word a mail library
+    would decode, line breaks included) ``= ?``."""
     kept = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
-    return " ".join(kept.split())
+    return " ".join(kept.split()).replace("=?", "= ?")
 
 
 def _email(settings: SmtpSettings, row: t.OutboxMessage) -> EmailMessage:
@@ -193,6 +209,12 @@ def send_queued(
         except (OSError, smtplib.SMTPException) as exc:
             failed += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            errors.append(f"to {row.to_email}: {row.last_error}")
+        except (ValueError, HeaderParseError) as exc:
+            # The message cannot be built; it never will be, and it must not stop the others.
+            failed += 1
+            row.attempts = MAX_ATTEMPTS
+            row.last_error = f"Not sent: the message cannot be built. {exc}"[:1000]
             errors.append(f"to {row.to_email}: {row.last_error}")
         else:
             sent += 1
