@@ -55,7 +55,7 @@ class Recorder:
     def __init__(self) -> None:
         self.started: list[int] = []
 
-    def start(self, job_id: int) -> None:
+    def start(self, job_id: int, queued_at=None) -> None:
         self.started.append(job_id)
 
 

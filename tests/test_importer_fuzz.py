@@ -274,7 +274,7 @@ class InlineRunner:
         self.context = context
         self.outcomes: list[str] = []
 
-    def start(self, job_id: int) -> None:
+    def start(self, job_id: int, queued_at=None) -> None:
         self.outcomes.append(jobs.run(job_id, self.context))
 
 

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, update
@@ -30,7 +31,7 @@ from web import create_app, database
 from web.cli import main
 from web.imports import RUNNER, job_queue
 from workflow.adapters import tables as t
-from workflow.services import jobs, stale_jobs
+from workflow.services import imports, jobs, stale_jobs
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 QUEUE = "leanlane"
@@ -392,6 +393,33 @@ def test_redis_says_which_queued_jobs_it_lost(session, org, context, redis):
     assert [session.get(t.Job, job.id).status for job in (held, started)] == ["queued", "queued"]
 
 
+def test_a_job_queued_without_reading_its_stamp_back_is_not_taken_for_lost(
+    session, org, context, redis
+):
+    """The stamp travels with the hand-over, so a runner that cannot read the row (none given
+    here) still names the entry after it; an entry named without one counts as waiting too."""
+    runner = jobs.RqRunner(REDIS_URL)
+    job = jobs.submit(
+        session,
+        runner,
+        org_id=org.id,
+        user_id=None,
+        kind=imports.BPMN,
+        params={"filename": "orders.bpmn"},
+        payload=b"Kept file",
+    )
+    session.commit()
+    session.expire_all()
+    assert _entry_status(redis, job) == "queued"
+
+    unstamped = _queued_row(session, org, queued_age=3600)
+    runner.start(unstamped.id)
+    later = t.utcnow() + stale_jobs.QUEUE_GRACE + dt.timedelta(seconds=1)
+    assert stale_jobs.fail_stale(session, queue=runner, now=later) == []
+    session.commit()
+    assert [session.get(t.Job, j.id).status for j in (job, unstamped)] == ["queued", "queued"]
+
+
 def test_a_flushed_queue_fails_its_jobs_after_the_grace_and_try_again_completes(
     rq_app, owner_client, redis, database_url, tmp_path
 ):
@@ -425,13 +453,24 @@ def test_the_list_of_imports_shows_jobs_of_a_flushed_queue_as_failed(
 
 
 def test_with_redis_unreachable_queued_jobs_are_left_and_the_log_says_so_once(
-    session, org, context, caplog
+    session, org, context, caplog, monkeypatch
 ):
     pytest.importorskip("rq", reason="the redis extra (rq) is not installed")
     job = _queued_row(session, org, queued_age=3600)
     runner = jobs.RqRunner("redis://127.0.0.1:1/11", sessions=context.sessions)
+    clock = [1000.0]
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    asked = []
+    pipeline = runner.connection.pipeline
+    monkeypatch.setattr(
+        runner.connection, "pipeline", lambda **kw: asked.append(1) or pipeline(**kw)
+    )
     for _look in range(3):
         assert stale_jobs.fail_stale(session, queue=runner) == []
+    assert len(asked) == 1, "a Redis that just failed was asked again at once"
+    clock[0] += jobs.LOST_CHECK_BACKOFF_SECONDS + 1
+    assert stale_jobs.fail_stale(session, queue=runner) == []
+    assert len(asked) == 2
     assert session.get(t.Job, job.id).status == "queued"
     assert caplog.text.count("Redis down: degraded mode") == 1
 

@@ -332,7 +332,7 @@ def test_kept_files_are_dropped_a_day_after_the_job_failed(session, org):
 
 def test_the_next_upload_drops_files_kept_over_a_day(session, org):
     class Idle:
-        def start(self, job_id: int) -> None:
+        def start(self, job_id: int, queued_at=None) -> None:
             """Leaves the new job queued; this test is about the old one."""
 
     old = _row(

@@ -35,6 +35,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -178,9 +179,10 @@ def _function(kind: str) -> JobFunction:
 
 # --- submitting -------------------------------------------------------------------------------
 class Runner(Protocol):
-    """Starts a committed job somewhere; never raises for a job's own failure."""
+    """Starts a committed job somewhere; never raises for a job's own failure. ``queued_at``
+    is the job's hand-over stamp (``Job.queued_at``), which names its queue entry."""
 
-    def start(self, job_id: int) -> None: ...
+    def start(self, job_id: int, queued_at: dt.datetime | None = None) -> None: ...
 
 
 def submit(
@@ -257,14 +259,14 @@ def _start_after_commit(session: Session, runner: Runner, job: t.Job) -> None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_commit", _start_pending)
         event.listen(session, "after_rollback", _forget_pending)
-    pending.append((runner, job.id))
+    pending.append((runner, job.id, job.queued_at))
 
 
 def _start_pending(session: Session) -> None:
     pending = session.info.get(_PENDING) or []
     session.info[_PENDING] = []
-    for runner, job_id in pending:
-        runner.start(job_id)
+    for runner, job_id, queued_at in pending:
+        runner.start(job_id, queued_at)
 
 
 def _forget_pending(session: Session) -> None:
@@ -468,7 +470,7 @@ class ThreadRunner:
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
 
-    def start(self, job_id: int) -> None:
+    def start(self, job_id: int, queued_at: dt.datetime | None = None) -> None:
         self.heartbeat.hold(job_id)
         future = self._pool.submit(run, job_id, self.context, self.heartbeat)
         with self._lock:
@@ -492,6 +494,10 @@ class ThreadRunner:
         self.heartbeat.stop()
 
 
+#: After Redis failed to answer, how long :meth:`RqRunner.lost` answers "cannot tell" at once.
+LOST_CHECK_BACKOFF_SECONDS = 30.0
+
+
 def queue_entry_id(job_id: int, queued_at: dt.datetime | None) -> str:
     """The id of the RQ job that runs ``job_id`` for its hand-over at ``queued_at``.
 
@@ -505,7 +511,9 @@ def queue_entry_id(job_id: int, queued_at: dt.datetime | None) -> str:
 
 
 #: RQ statuses of an entry some worker will still run (or is running).
-_RQ_PENDING = frozenset({"queued", "started", "deferred", "scheduled"})
+_RQ_PENDING = frozenset(
+    {"created", "queued", "started", "deferred", "scheduled", "rate_limited", "ready_to_enqueue"}
+)
 
 
 class RqRunner:
@@ -533,6 +541,8 @@ class RqRunner:
         self.task = task
         self.sessions = sessions
         self._redis_down = False
+        #: Until when (monotonic seconds) :meth:`lost` does not ask a Redis that just failed.
+        self._ask_again_at = 0.0
 
     def _queued_at(self, job_id: int) -> dt.datetime | None:
         if self.sessions is None:
@@ -544,15 +554,17 @@ class RqRunner:
             log.warning("could not read when job %s was queued: %s", job_id, exc)
             return None
 
-    def start(self, job_id: int) -> None:
+    def start(self, job_id: int, queued_at: dt.datetime | None = None) -> None:
         from redis.exceptions import RedisError
 
+        if queued_at is None:
+            queued_at = self._queued_at(job_id)
         try:
             self.queue.enqueue(
                 self.task,
                 job_id,
                 self.step_url_template,
-                job_id=queue_entry_id(job_id, self._queued_at(job_id)),
+                job_id=queue_entry_id(job_id, queued_at),
                 job_timeout=RQ_TIMEOUT_SECONDS,
                 result_ttl=0,
                 failure_ttl=7 * 86_400,
@@ -562,23 +574,29 @@ class RqRunner:
             if self.fallback is None:
                 raise
             log.warning("Redis is unreachable (%s); running job %s in-process", exc, job_id)
-            self.fallback.start(job_id)
+            self.fallback.start(job_id, queued_at)
 
     def lost(self, queued: Sequence[tuple[int, dt.datetime]]) -> set[int] | None:
         """Which of the ``(job id, queued_at)`` pairs no worker will ever run: their RQ entry is
         gone (Redis was flushed or restarted without persistence) or ended without the job
-        starting. ``None`` when Redis cannot be asked: nothing can be told then, and the first
+        starting. An entry named without its stamp (queued when the stamp could not be read)
+        counts too. ``None`` when Redis cannot be asked: nothing can be told then, and the first
         such time is logged (once, until Redis answers again)."""
         from redis.exceptions import RedisError
         from rq.job import Job
 
         if not queued:
             return set()
+        if time.monotonic() < self._ask_again_at:
+            # Redis failed a moment ago: job pages poll every second, and each would wait for
+            # the connection to time out again.
+            return None
         try:
             with self.connection.pipeline(transaction=False) as pipe:
                 for job_id, queued_at in queued:
                     pipe.hget(Job.key_for(queue_entry_id(job_id, queued_at)), "status")
-                statuses = pipe.execute()
+                    pipe.hget(Job.key_for(queue_entry_id(job_id, None)), "status")
+                answers = pipe.execute()
         except RedisError as exc:
             if not self._redis_down:
                 log.warning(
@@ -588,13 +606,14 @@ class RqRunner:
                     exc,
                 )
             self._redis_down = True
+            self._ask_again_at = time.monotonic() + LOST_CHECK_BACKOFF_SECONDS
             return None
         self._redis_down = False
-        return {
-            job_id
-            for (job_id, _), status in zip(queued, statuses, strict=True)
-            if status is None or _text(status) not in _RQ_PENDING
-        }
+        pending = [
+            any(status is not None and _text(status) in _RQ_PENDING for status in pair)
+            for pair in zip(answers[::2], answers[1::2], strict=True)
+        ]
+        return {job_id for (job_id, _), waits in zip(queued, pending, strict=True) if not waits}
 
 
 def _text(value: bytes | str) -> str:
