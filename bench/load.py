@@ -386,8 +386,8 @@ class Report:
             "this machine's speed: through the Flask test client, one request at a time on the "
             f"same database, `GET /healthz` took {self.reference['ceiling']:.2f} ms and the "
             f"staff member's largest process page {self.reference['process page']:.2f} ms "
-            "(`bench/web.py` reports the same two figures: they tell a slower machine from "
-            "slower code)"
+            "(`bench/web.py` reports the same two figures; they vary by a fifth between runs, "
+            "but virtual machines of the same type have differed threefold)"
         )
         for figure in [*self.kinds, self.overall]:
             if figure.failures:
