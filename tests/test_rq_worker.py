@@ -374,12 +374,12 @@ def test_a_job_taken_by_a_worker_while_the_queue_was_asked_is_left_running(sessi
 
 
 def test_redis_says_which_queued_jobs_it_lost(session, org, context, redis):
-    runner = jobs.RqRunner(REDIS_URL, sessions=context.sessions)
+    runner = jobs.RqRunner(REDIS_URL)
     held, started, flushed, failed_in_rq = (
         _queued_row(session, org, queued_age=3600) for _ in range(4)
     )
     for job in (held, started, flushed, failed_in_rq):
-        runner.start(job.id)
+        runner.start(job.id, job.queued_at)
     session.expire_all()
     from rq.job import Job
 
@@ -396,8 +396,8 @@ def test_redis_says_which_queued_jobs_it_lost(session, org, context, redis):
 def test_a_job_queued_without_reading_its_stamp_back_is_not_taken_for_lost(
     session, org, context, redis
 ):
-    """The stamp travels with the hand-over, so a runner that cannot read the row (none given
-    here) still names the entry after it; an entry named without one counts as waiting too."""
+    """The stamp travels with the hand-over, so the entry is named after it without reading the
+    row again; an entry named without one counts as waiting too."""
     runner = jobs.RqRunner(REDIS_URL)
     job = jobs.submit(
         session,
@@ -457,7 +457,7 @@ def test_with_redis_unreachable_queued_jobs_are_left_and_the_log_says_so_once(
 ):
     pytest.importorskip("rq", reason="the redis extra (rq) is not installed")
     job = _queued_row(session, org, queued_age=3600)
-    runner = jobs.RqRunner("redis://127.0.0.1:1/11", sessions=context.sessions)
+    runner = jobs.RqRunner("redis://127.0.0.1:1/11")
     clock = [1000.0]
     monkeypatch.setattr(jobs, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     asked = []

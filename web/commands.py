@@ -213,8 +213,9 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _list_jobs(session, args: argparse.Namespace, limit, queue) -> None:
-    from workflow.services import accounts, jobs, stale_jobs
+def _list_jobs(session, args: argparse.Namespace, app) -> None:
+    from web.imports import fail_stale_jobs
+    from workflow.services import accounts, jobs
 
     org_id = None
     if args.org:
@@ -223,7 +224,7 @@ def _list_jobs(session, args: argparse.Namespace, limit, queue) -> None:
             raise UserError(f"no organisation has the slug {args.org!r}")
         org_id = org.id
     found = jobs.recent_jobs(session, org_id=org_id, limit=args.limit)
-    if stale_jobs.fail_stale(session, job_ids=[job.id for job in found], limit=limit, queue=queue):
+    if fail_stale_jobs(app, session, job_ids=[job.id for job in found]):
         session.commit()
     if not found:
         print(f"No jobs for {args.org} yet." if args.org else "No jobs yet.")
@@ -241,13 +242,14 @@ def _list_jobs(session, args: argparse.Namespace, limit, queue) -> None:
         )
 
 
-def _show_job(session, job_id: int, limit, queue) -> None:
-    from workflow.services import jobs, stale_jobs
+def _show_job(session, job_id: int, app) -> None:
+    from web.imports import fail_stale_jobs
+    from workflow.services import jobs
 
     job = jobs.job_by_id(session, job_id)
     if job is None:
         raise UserError(f"no job has the id {job_id}")
-    if stale_jobs.fail_stale(session, job_ids=[job_id], limit=limit, queue=queue):
+    if fail_stale_jobs(app, session, job_ids=[job_id]):
         session.commit()
     org = session.get(t.Organisation, job.org_id)
     user = session.get(t.User, job.user_id) if job.user_id else None
@@ -273,10 +275,12 @@ def _show_job(session, job_id: int, limit, queue) -> None:
         print(f"  {label:<13} {value}")
 
 
-def _fail_stale_jobs(session, limit, queue) -> None:
+def _fail_stale_jobs(session, app) -> None:
+    from web.imports import STALE_AFTER, fail_stale_jobs, job_queue
     from workflow.services import stale_jobs
 
-    failed = stale_jobs.fail_stale(session, limit=limit, queue=queue)
+    limit, queue = app.extensions[STALE_AFTER], job_queue(app)
+    failed = fail_stale_jobs(app, session)
     dropped = stale_jobs.drop_kept_files(session)
     seconds = round(limit.total_seconds())
     why = f"no heartbeat for over {seconds} s"
@@ -302,20 +306,17 @@ def _fail_stale_jobs(session, limit, queue) -> None:
 
 def _jobs(app, args: argparse.Namespace) -> int:
     from web import database
-    from web.imports import STALE_AFTER, job_queue
 
     upgrade(database.engine(app))
-    limit = app.extensions[STALE_AFTER]
-    queue = job_queue(app)
     with transaction(database.session_factory(app)) as session:
         if args.fail_stale:
             if args.job_id is not None or args.org:
                 raise UserError("--fail-stale checks every job; give it no id and no --org")
-            _fail_stale_jobs(session, limit, queue)
+            _fail_stale_jobs(session, app)
         elif args.job_id is not None:
-            _show_job(session, args.job_id, limit, queue)
+            _show_job(session, args.job_id, app)
         else:
-            _list_jobs(session, args, limit, queue)
+            _list_jobs(session, args, app)
     return 0
 
 

@@ -68,5 +68,4 @@ def rendered_part(template: str, **context: Any) -> Markup:
     The output of an autoescaped template is already escaped; it is marked as markup so the
     page does not escape it a second time.
     """
-    # The template's output is escaped by Jinja's autoescape.
     return Markup(render_template(template, **context))  # nosec B704

@@ -8,7 +8,7 @@ from flask import Blueprint
 from web import database, rendering
 from web.imports.worker import TASK
 from workflow.services.jobs import JobContext, RqRunner, make_runner
-from workflow.services.stale_jobs import stale_after
+from workflow.services.stale_jobs import fail_stale, stale_after
 
 bp = Blueprint("imports", __name__)
 #: Where the app keeps its job runner (``app.extensions``).
@@ -39,6 +39,14 @@ def job_queue(app) -> RqRunner | None:
     return runner if isinstance(runner, RqRunner) else None
 
 
+def fail_stale_jobs(app, session, **scope) -> list[int]:
+    """:func:`workflow.services.stale_jobs.fail_stale` with the app's stale limit and queue
+    (``scope``: ``org_id`` and/or ``job_ids``); the caller commits."""
+    return fail_stale(
+        session, limit=app.extensions[STALE_AFTER], queue=job_queue(app), **scope
+    )
+
+
 from web.imports import views  # noqa: E402
 
-__all__ = ["RUNNER", "STALE_AFTER", "bp", "job_queue", "views"]
+__all__ = ["RUNNER", "STALE_AFTER", "bp", "fail_stale_jobs", "job_queue", "views"]

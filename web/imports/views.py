@@ -23,11 +23,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from web.database import db
 from web.extensions import csrf
-from web.imports import RUNNER, STALE_AFTER, bp, job_queue
+from web.imports import RUNNER, bp, fail_stale_jobs
 from web.imports.forms import UploadForm, log_options_form
 from web.security import current_user, process_or_404, roles_required
 from workflow.adapters import tables as t
-from workflow.services import imports, jobs, stale_jobs
+from workflow.services import imports, jobs
 from workflow.services.errors import InvalidInput
 
 OWNER = roles_required("owner")
@@ -56,13 +56,7 @@ def _fail_stale(org_id: int, job_ids: list[int] | None = None) -> None:
     writer), the jobs are shown as they are and marked on the next look."""
     session = db()
     try:
-        failed = stale_jobs.fail_stale(
-            session,
-            org_id=org_id,
-            job_ids=job_ids,
-            limit=current_app.extensions[STALE_AFTER],
-            queue=job_queue(current_app),
-        )
+        failed = fail_stale_jobs(current_app, session, org_id=org_id, job_ids=job_ids)
         session.commit()
     except OperationalError as exc:
         session.rollback()

@@ -51,7 +51,6 @@ __all__ = [
     "FeedbackReceipt",
     "InvalidFeedback",
     "PublicJourney",
-    "current_process",
     "customer_steps",
     "describe_journey",
     "find_journey",
@@ -208,7 +207,7 @@ def find_journey(session: Session, token: str) -> t.Process | None:
     return row
 
 
-def current_process(session: Session, row: t.Process) -> engine.Process:
+def _current_process(session: Session, row: t.Process) -> engine.Process:
     """The journey as its current version has it (parsed once per document text)."""
     return repo.parse_document(repo.current_version(session, row).document).process
 
@@ -226,7 +225,7 @@ def _public(row: t.Process, organisation: str, process: engine.Process) -> Publi
 def describe_journey(session: Session, row: t.Process) -> PublicJourney:
     """A journey's public face: organisation, name and customer-visible steps."""
     organisation = session.get(t.Organisation, row.org_id)
-    return _public(row, organisation.name if organisation else "", current_process(session, row))
+    return _public(row, organisation.name if organisation else "", _current_process(session, row))
 
 
 def journey_at(session: Session, token: str) -> PublicJourney | None:
@@ -375,7 +374,7 @@ def submit_feedback(
     """
     if journey.perspective != Perspective.CUSTOMER_JOURNEY.value:
         raise InvalidInput("Feedback can only be given on a customer journey.", "")
-    process = current if current is not None else current_process(session, journey)
+    process = current if current is not None else _current_process(session, journey)
     errors: dict[str, str] = {}
     if step_id is not None and step_id not in {step.id for step in customer_steps(process)}:
         errors["step"] = 'Choose one of the steps listed, or "Somewhere else / not sure".'
@@ -498,7 +497,7 @@ def published_changes(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    words = {step.id: step.words for step in customer_steps(current_process(session, journey))}
+    words = {step.id: step.words for step in customer_steps(_current_process(session, journey))}
     links = _served_steps(session, journey) if rows else {}
     groups: dict[str, ChangeGroup] = {}
     for process_id, step_id, category, status, reason, when, title, review_status in rows:

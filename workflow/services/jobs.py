@@ -527,7 +527,6 @@ class RqRunner:
         fallback: Runner | None = None,
         step_url_template: str = DEFAULT_STEP_URL,
         task: str = "workflow.services.jobs.perform",
-        sessions: sessionmaker[Session] | None = None,
     ) -> None:
         from redis import Redis
         from rq import Queue
@@ -539,26 +538,13 @@ class RqRunner:
         self.fallback = fallback
         self.step_url_template = step_url_template
         self.task = task
-        self.sessions = sessions
         self._redis_down = False
         #: Until when (monotonic seconds) :meth:`lost` does not ask a Redis that just failed.
         self._ask_again_at = 0.0
 
-    def _queued_at(self, job_id: int) -> dt.datetime | None:
-        if self.sessions is None:
-            return None
-        try:
-            with self.sessions() as session:
-                return session.scalar(select(t.Job.queued_at).where(t.Job.id == job_id))
-        except SQLAlchemyError as exc:
-            log.warning("could not read when job %s was queued: %s", job_id, exc)
-            return None
-
     def start(self, job_id: int, queued_at: dt.datetime | None = None) -> None:
         from redis.exceptions import RedisError
 
-        if queued_at is None:
-            queued_at = self._queued_at(job_id)
         try:
             self.queue.enqueue(
                 self.task,
@@ -579,9 +565,9 @@ class RqRunner:
     def lost(self, queued: Sequence[tuple[int, dt.datetime]]) -> set[int] | None:
         """Which of the ``(job id, queued_at)`` pairs no worker will ever run: their RQ entry is
         gone (Redis was flushed or restarted without persistence) or ended without the job
-        starting. An entry named without its stamp (queued when the stamp could not be read)
-        counts too. ``None`` when Redis cannot be asked: nothing can be told then, and the first
-        such time is logged (once, until Redis answers again)."""
+        starting; an entry named without a stamp (handed over without one) counts as theirs.
+        ``None`` when Redis cannot be asked: nothing can be told then, and the first such time
+        is logged (once, until Redis answers again)."""
         from redis.exceptions import RedisError
         from rq.job import Job
 
@@ -646,7 +632,6 @@ def make_runner(
         fallback=threads,
         step_url_template=context.step_url_template,
         task=task,
-        sessions=context.sessions,
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderParseError
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import make_msgid
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -101,11 +101,8 @@ def undeliverable(address: str) -> str | None:
 
 
 def _read_back_as(address: str) -> bool:
-    """Whether the parsers that build and read the message see exactly ``address``: the
-    address list parser, and the header parser that fills the To header (it also decodes
-    encoded words)."""
-    if getaddresses([address]) != [("", address)]:
-        return False
+    """Whether the header parser that fills the To header (the strictest reader: it splits
+    lists, takes display names and decodes encoded words) sees exactly ``address``."""
     try:
         parsed = policy.default.header_factory("To", address).addresses
     except (ValueError, HeaderParseError):
